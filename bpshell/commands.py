@@ -1,0 +1,519 @@
+"""The command table, and the one parser that serves argv, shell lines, help and completion.
+
+Parsing only fills and checks a frozen options value; running does the work. Run functions
+are imported when a command runs, so ``bp --help`` and completion stay light.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any
+
+from bpshell.errors import UsageError
+
+if TYPE_CHECKING:
+    from bpshell.env import Env
+    from bpshell.render import Result
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One flag: its spellings, where its value goes, and how to complete that value."""
+
+    names: tuple[str, ...]
+    dest: str
+    metavar: str | None = None
+    help: str = ""
+    complete: str | None = None
+    convert: Callable[[str], Any] | None = None
+
+    @property
+    def takes_value(self) -> bool:
+        """Whether the flag is followed by a value."""
+        return self.metavar is not None
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One positional argument."""
+
+    dest: str
+    help: str = ""
+    required: bool = True
+    complete: str | None = None
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    """Flags every command takes, before or after its name."""
+
+    json: bool = False
+    verbose: bool = False
+    confirm: bool = False
+    home: str | None = None
+    profile: str | None = None
+    profile_source: str | None = None
+
+
+@dataclass(frozen=True)
+class LoginOptions:
+    """``bp login``."""
+
+    token: str | None = None
+    workspace_id: str | None = None
+    api_url: str | None = None
+    insecure_storage: bool = False
+    no_browser: bool = False
+
+
+@dataclass(frozen=True)
+class LogoutOptions:
+    """``bp logout``."""
+
+    all: bool = False
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    """``bp profiles list``."""
+
+    verify: bool = False
+    display_token: bool = False
+    concurrency: int = 32
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class ActiveOptions:
+    """``bp profiles active``."""
+
+    display_token: bool = False
+
+
+@dataclass(frozen=True)
+class NameOptions:
+    """Profile commands that take one profile name."""
+
+    name: str | None = None
+    display_token: bool = False
+
+
+@dataclass(frozen=True)
+class RenameOptions:
+    """``bp profiles rename``."""
+
+    old: str = ""
+    new: str = ""
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """Commands without options of their own."""
+
+
+Run = Callable[[Any, GlobalOptions, "Env"], Awaitable["Result"]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One entry of the table: a path of words, its options, and its run function."""
+
+    path: tuple[str, ...]
+    summary: str
+    run: Run
+    options: type = NoOptions
+    flags: tuple[Flag, ...] = ()
+    args: tuple[Arg, ...] = ()
+    aliases: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """``profiles list``."""
+        return " ".join(self.path)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A parsed line: the command (None for top-level help/version), its options and globals."""
+
+    command: Command | None
+    options: Any
+    globals: GlobalOptions
+    help_for: tuple[str, ...] | None = None
+    version: bool = False
+    words: tuple[str, ...] = field(default=(), repr=False)
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError("a whole number of at least 1")
+    return int(text)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value > 3600:
+        raise ValueError("a number of seconds between 0 and 3600")
+    return value
+
+
+GLOBAL_FLAGS: tuple[Flag, ...] = (
+    Flag(("--json",), "json", help="print only JSON on stdout"),
+    Flag(("-v", "--verbose"), "verbose", help="log API requests (tokens redacted) on stderr"),
+    Flag(("-y", "--confirm"), "confirm", help="answer yes; never prompt"),
+    Flag(
+        ("--botpressHome", "--botpress-home"),
+        "home",
+        "DIR",
+        "botpress home directory (default ~/.botpress)",
+    ),
+    Flag(("-p", "--profile"), "profile", "NAME", "use this profile for this run", "profiles"),
+)
+HELP_FLAG = Flag(("-h", "--help"), "help", help="show help")
+VERSION_FLAG = Flag(("--version",), "version", help="print the version")
+DISPLAY_TOKEN = Flag(
+    ("--displayToken", "--display-token"), "display_token", help="show tokens in clear"
+)
+
+
+async def _run_login(options: Any, opts: GlobalOptions, env: Env) -> Result:
+    from bpshell.login import run_login
+
+    return await run_login(options, opts, env)
+
+
+async def _run_logout(options: Any, opts: GlobalOptions, env: Env) -> Result:
+    from bpshell.login import run_logout
+
+    return await run_logout(options, opts, env)
+
+
+def _profiles(name: str, options: type, summary: str, **rest: Any) -> Command:
+    async def run(options: Any, opts: GlobalOptions, env: Env) -> Result:
+        from bpshell import profiles
+
+        runner: Run = getattr(profiles, f"run_{name}")
+        return await runner(options, opts, env)
+
+    return Command(("profiles", name), summary, run, options, **rest)
+
+
+PROFILE_ARG = Arg("name", "profile name", complete="profiles")
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        ("login",),
+        "log in with a Personal Access Token and a workspace",
+        _run_login,
+        LoginOptions,
+        flags=(
+            Flag(("--token",), "token", "TOKEN", "Personal Access Token, or - to read stdin"),
+            Flag(
+                ("--workspaceId", "--workspace-id"),
+                "workspace_id",
+                "ID",
+                "workspace to use",
+                "workspaces",
+            ),
+            Flag(("--apiUrl", "--api-url"), "api_url", "URL", "API URL", "api_urls"),
+            Flag(
+                ("--insecure-storage", "--insecureStorage"),
+                "insecure_storage",
+                help="store the token in config.json, not the keyring",
+            ),
+            Flag(("--no-browser", "--noBrowser"), "no_browser", help="print the token page URL"),
+        ),
+        examples=(
+            "bp login",
+            "bp login --token - --workspaceId ws_abc123 -y < token.txt",
+            "bp login -p prod --workspaceId ws_prod",
+        ),
+    ),
+    Command(
+        ("logout",),
+        "remove stored credentials",
+        _run_logout,
+        LogoutOptions,
+        flags=(Flag(("--all",), "all", help="log out of every profile"),),
+        examples=("bp logout", "bp logout -p prod", "bp logout --all"),
+    ),
+    _profiles(
+        "list",
+        ListOptions,
+        "list profiles",
+        aliases=("ls",),
+        flags=(
+            Flag(("--verify",), "verify", help="check every profile against the API at once"),
+            DISPLAY_TOKEN,
+            Flag(
+                ("--concurrency",),
+                "concurrency",
+                "N",
+                "requests in flight at most (default 32)",
+                convert=_positive_int,
+            ),
+            Flag(
+                ("--timeout",),
+                "timeout",
+                "SECONDS",
+                "time allowed per profile (default 10)",
+                convert=_positive_float,
+            ),
+        ),
+    ),
+    _profiles(
+        "active",
+        ActiveOptions,
+        "show the active credentials and check them",
+        flags=(DISPLAY_TOKEN,),
+    ),
+    _profiles(
+        "use",
+        NameOptions,
+        "make a profile the active one",
+        args=(replace(PROFILE_ARG, required=False),),
+    ),
+    _profiles(
+        "get",
+        NameOptions,
+        "show one profile",
+        args=(replace(PROFILE_ARG, required=False),),
+        flags=(DISPLAY_TOKEN,),
+    ),
+    _profiles("rm", NameOptions, "remove a profile and its token", args=(PROFILE_ARG,)),
+    _profiles(
+        "rename",
+        RenameOptions,
+        "rename a profile",
+        args=(Arg("old", "current name", complete="profiles"), Arg("new", "new name")),
+    ),
+)
+
+GROUPS = {"profiles": "manage profiles"}
+
+
+def env_globals(environ: Mapping[str, str]) -> GlobalOptions:
+    """Global options given by ``BP_*`` variables, before flags override them."""
+    profile = environ.get("BP_PROFILE") or None
+
+    def flag(name: str) -> bool:
+        return environ.get(name, "").strip().lower() in TRUE_WORDS
+
+    return GlobalOptions(
+        json=flag("BP_JSON"),
+        verbose=flag("BP_VERBOSE"),
+        confirm=flag("BP_CONFIRM"),
+        home=environ.get("BP_BOTPRESS_HOME") or None,
+        profile=profile,
+        profile_source="BP_PROFILE" if profile else None,
+    )
+
+
+def find_command(words: Sequence[str]) -> tuple[Command | None, int]:
+    """The command named by the leading words, and how many words named it."""
+    for command in COMMANDS:
+        size = len(command.path)
+        head = tuple(words[:size])
+        if head == command.path or (
+            head[:-1] == command.path[:-1] and head[-1:] and head[-1] in command.aliases
+        ):
+            return command, size
+    return None, 0
+
+
+def parse(words: Sequence[str], environ: Mapping[str, str]) -> Invocation:
+    """Turn a command line (without ``bp``) into an :class:`Invocation`, or raise UsageError."""
+    globals_ = env_globals(environ)
+    rest: list[str] = []
+    wants_help = wants_version = False
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word == "--":
+            rest.extend(words[index:])
+            break
+        name, eq, inline = word.partition("=") if word.startswith("--") else (word, "", "")
+        flag = _lookup(name, GLOBAL_FLAGS)
+        if name in HELP_FLAG.names:
+            wants_help = True
+        elif name in VERSION_FLAG.names:
+            wants_version = True
+        elif flag is None:
+            rest.append(word)
+        else:
+            value, index = _take_value(flag, words, index, inline if eq else None, "bp")
+            if flag.dest == "profile":
+                globals_ = replace(globals_, profile=value, profile_source="flag")
+            else:
+                globals_ = replace(globals_, **{flag.dest: value})
+        index += 1
+    positional = [word for word in rest if not word.startswith("-")]
+    command, size = find_command(positional)
+    if wants_version and command is None:
+        return Invocation(None, None, globals_, version=True)
+    if command is None:
+        return _no_command(positional, rest, globals_, wants_help)
+    if wants_help:
+        return Invocation(command, None, globals_, help_for=command.path)
+    leftover = list(rest)
+    for word in positional[:size]:
+        leftover.remove(word)
+    return Invocation(command, _parse_options(command, leftover), globals_, words=tuple(words))
+
+
+def _no_command(
+    positional: list[str], rest: list[str], globals_: GlobalOptions, wants_help: bool
+) -> Invocation:
+    if wants_help or not rest:
+        return Invocation(None, None, globals_, help_for=tuple(positional[:1]))
+    if positional and positional[0] in GROUPS:
+        sub = positional[1] if len(positional) > 1 else None
+        choices = ", ".join(c.path[1] for c in COMMANDS if c.path[0] == positional[0])
+        what = (
+            f"unknown command 'bp {positional[0]} {sub}'"
+            if sub
+            else f"'bp {positional[0]}' needs a command"
+        )
+        raise UsageError(what, f"choose one of: {choices}")
+    if not positional:
+        raise UsageError(f"unknown flag {rest[0].split('=')[0]}", "Run: bp --help")
+    known = [c.path[0] for c in COMMANDS]
+    close = difflib.get_close_matches(positional[0], known, n=1)
+    hint = f"did you mean 'bp {close[0]}'?" if close else "Run: bp --help"
+    raise UsageError(f"unknown command '{_shown(positional[0])}'", hint)
+
+
+def _parse_options(command: Command, words: list[str]) -> Any:
+    values: dict[str, Any] = {}
+    args: list[str] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word == "--":
+            args.extend(words[index + 1 :])
+            break
+        if word.startswith("-") and word != "-":
+            name, eq, inline = word.partition("=") if word.startswith("--") else (word, "", "")
+            flag = _lookup(name, command.flags)
+            if flag is None:
+                raise UsageError(
+                    f"unknown flag {_shown(name)} for 'bp {command.name}'",
+                    _flag_hint(name, command),
+                )
+            value, index = _take_value(flag, words, index, inline if eq else None, command.name)
+            values[flag.dest] = value
+        else:
+            args.append(word)
+        index += 1
+    if len(args) > len(command.args):
+        raise UsageError(
+            f"'bp {command.name}' takes at most {len(command.args)} argument(s), "
+            f"got {_shown(args[len(command.args)])}",
+            f"Run: bp {command.name} --help",
+        )
+    for arg, value in zip(command.args, args, strict=False):
+        values[arg.dest] = value
+    missing = [arg.dest for arg in command.args[len(args) :] if arg.required]
+    if missing:
+        usage = " ".join(a.dest.upper() for a in command.args)
+        raise UsageError(
+            f"'bp {command.name}' needs {missing[0].upper()}", f"usage: bp {command.name} {usage}"
+        )
+    known = {f.name for f in fields(command.options)}
+    return command.options(**{k: v for k, v in values.items() if k in known})
+
+
+def _take_value(
+    flag: Flag, words: Sequence[str], index: int, inline: str | None, where: str
+) -> tuple[Any, int]:
+    if not flag.takes_value:
+        if inline is not None:
+            raise UsageError(f"flag {flag.names[-1]} takes no value", f"Run: bp {where} --help")
+        return True, index
+    if inline is not None:
+        raw = inline
+    elif index + 1 < len(words) and (
+        words[index + 1] == "-" or not words[index + 1].startswith("-")
+    ):
+        raw, index = words[index + 1], index + 1
+    else:
+        raise UsageError(
+            f"flag {flag.names[0]} needs a value ({flag.metavar})", f"Run: bp {where} --help"
+        )
+    if flag.convert is None:
+        return raw, index
+    try:
+        return flag.convert(raw), index
+    except ValueError as exc:
+        raise UsageError(
+            f"invalid value {_shown(raw)} for {flag.names[0]}: expected {exc}"
+        ) from None
+
+
+def _lookup(name: str, flags: Sequence[Flag]) -> Flag | None:
+    for flag in flags:
+        if name in flag.names:
+            return flag
+    return None
+
+
+def _flag_hint(name: str, command: Command) -> str:
+    spellings = [n for f in (*command.flags, *GLOBAL_FLAGS) for n in f.names]
+    close = difflib.get_close_matches(name, spellings, n=1, cutoff=0.75)
+    return f"did you mean {close[0]}?" if close else f"Run: bp {command.name} --help"
+
+
+def _shown(word: str) -> str:
+    from bpshell.render import clean
+
+    return clean(word[:60] + ("…" if len(word) > 60 else ""))
+
+
+def usage_text(path: tuple[str, ...]) -> str:
+    """Help for ``bp``, a group (``profiles``) or one command."""
+    command, _ = find_command(list(path))
+    if command is None:
+        return _overview(path[0] if path and path[0] in GROUPS else None)
+    lines = [f"{command.summary[0].upper()}{command.summary[1:]}.", "", "Usage:"]
+    args = " ".join(a.dest.upper() if a.required else f"[{a.dest.upper()}]" for a in command.args)
+    lines.append(f"  bp {command.name} {args} [flags]".replace("  [", " [").rstrip())
+    if command.aliases:
+        lines.append(f"  (alias: bp {' '.join(command.path[:-1])} {', '.join(command.aliases)})")
+    lines += ["", "Flags:", *_flag_lines(command.flags), "", "Global flags:"]
+    lines += _flag_lines((*GLOBAL_FLAGS, HELP_FLAG))
+    if command.examples:
+        lines += ["", "Examples:", *(f"  {e}" for e in command.examples)]
+    return "\n".join(lines)
+
+
+def _overview(group: str | None) -> str:
+    from bpshell import __version__
+
+    chosen = [c for c in COMMANDS if group is None or c.path[0] == group]
+    width = max(len(c.name) for c in chosen) + 2
+    lines = [
+        f"bp {__version__}: Botpress Cloud login and profiles",
+        "",
+        "Usage:",
+        f"  bp {group or 'COMMAND'} {'COMMAND ' if group else ''}[flags]",
+        "",
+        "Commands:",
+    ]
+    lines += [f"  {c.name.ljust(width)}{c.summary}" for c in chosen]
+    lines += ["", "Global flags:", *_flag_lines((*GLOBAL_FLAGS, HELP_FLAG, VERSION_FLAG))]
+    lines += ["", "Run 'bp COMMAND --help' for more about a command."]
+    return "\n".join(lines)
+
+
+def _flag_lines(flags: Sequence[Flag]) -> list[str]:
+    rows = [(", ".join(f.names) + (f" {f.metavar}" if f.metavar else ""), f.help) for f in flags]
+    width = max((len(left) for left, _ in rows), default=0) + 2
+    return [f"  {left.ljust(width)}{text}" for left, text in rows]

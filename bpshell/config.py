@@ -1,0 +1,284 @@
+"""config.json: the pydantic models of the shared config file, and its locked, atomic store.
+
+Every change is a read-modify-write under an inter-process ``flock`` on ``config.json.lock``,
+written to a temporary file that is fsync-ed and renamed over the old one, so concurrent
+``bp`` processes and shells never lose each other's updates and a killed process leaves the
+old or the new file, never a broken one. Library errors (OSError, ValidationError) become
+:class:`ConfigError` or :class:`StorageError` here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import ipaddress
+import os
+import re
+import secrets
+import stat
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bpshell.errors import ConfigError, StorageError, UsageError
+
+DEFAULT_API_URL = "https://api.botpress.cloud"
+DEFAULT_PROFILE = "default"
+CONFIG_NAME = "config.json"
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+LOCK_TIMEOUT_S = 10.0
+
+_PROFILE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_WORKSPACE_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_TOKEN_RE = re.compile(r"[\x21-\x7e]{1,4096}")
+
+T = TypeVar("T")
+
+
+class Profile(BaseModel):
+    """One named set of credentials. ``token`` is set only when the token lives in the file."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    apiUrl: str
+    workspaceId: str
+    workspaceName: str | None = None
+    token: str | None = None
+
+
+class ConfigFile(BaseModel):
+    """The whole of config.json. Unknown keys, here and in profiles, survive a rewrite."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    version: Literal[1] = 1
+    activeProfile: str | None = None
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+
+    def active(self) -> str | None:
+        """The active profile's name, or None when it is unset or names a missing profile."""
+        name = self.activeProfile
+        return name if name is not None and name in self.profiles else None
+
+    def to_json(self) -> str:
+        """Serialise, leaving out optional keys that are unset."""
+        data = self.model_dump(mode="json")
+        for profile in data["profiles"].values():
+            for key in ("workspaceName", "token"):
+                if profile.get(key) is None:
+                    profile.pop(key, None)
+        return _dumps(data)
+
+
+def _dumps(data: Any) -> str:
+    import json
+
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def check_profile_name(name: str) -> str:
+    """Return ``name`` if it is a valid profile name, else raise :class:`UsageError`."""
+    if not _PROFILE_RE.fullmatch(name):
+        raise UsageError(
+            f"invalid profile name {printable(name)}",
+            'use 1-64 letters, digits, ".", "_" or "-"',
+        )
+    return name
+
+
+def check_workspace_id(value: str) -> str:
+    """Return ``value`` if it is a valid workspace ID, else raise :class:`UsageError`."""
+    if not _WORKSPACE_RE.fullmatch(value):
+        raise UsageError(
+            f"invalid workspace ID {printable(value)}",
+            'a workspace ID has only letters, digits, "_" and "-" (e.g. ws_abc123)',
+        )
+    return value
+
+
+def check_token(value: str) -> str:
+    """Return ``value`` if it looks like a token (printable ASCII, no spaces, <= 4 KiB)."""
+    if not _TOKEN_RE.fullmatch(value):
+        raise UsageError(
+            "invalid token: a token is 1-4096 printable ASCII characters without spaces",
+            "copy it again from https://app.botpress.cloud/profile/tokens",
+        )
+    return value
+
+
+def check_api_url(value: str) -> str:
+    """Return ``value`` normalised if it is an https URL (or http on loopback only)."""
+    hint = "use an https URL such as https://api.botpress.cloud (http only for localhost)"
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        raise UsageError(f"invalid API URL {printable(value)}", hint) from None
+    if not host or not port_ok or parts.username or parts.password or parts.query or parts.fragment:
+        raise UsageError(f"invalid API URL {printable(value)}", hint)
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise UsageError(
+            f"refusing plain http to {printable(host)}: a token must not cross a network in clear",
+            hint,
+        )
+    if parts.scheme not in ("http", "https"):
+        raise UsageError(f"invalid API URL {printable(value)}", hint)
+    return value.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def printable(value: str, limit: int = 80) -> str:
+    """``value`` quoted, with control and escape characters shown as escapes, cut to ``limit``."""
+    shown = value if len(value) <= limit else value[:limit] + "…"
+    escaped = "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in shown
+    )
+    return f'"{escaped}"'
+
+
+class ConfigStore:
+    """Reads and changes ``<home>/config.json``; safe across processes."""
+
+    def __init__(self, home: Path, warn: Callable[[str], None]) -> None:
+        self.home = home
+        self.path = home / CONFIG_NAME
+        self.lock_path = home / (CONFIG_NAME + ".lock")
+        self._warn = warn
+
+    def exists(self) -> bool:
+        """Whether config.json exists."""
+        return self.path.exists()
+
+    def load(self) -> ConfigFile:
+        """The current file; an empty config when there is none. Never writes."""
+        try:
+            with open(self.path, "rb") as handle:
+                self._tighten(handle.fileno())
+                raw = handle.read(MAX_CONFIG_BYTES + 1)
+        except FileNotFoundError:
+            return ConfigFile()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read {self.path}: {exc.strerror}", "check its permissions"
+            ) from None
+        return self._parse(raw)
+
+    def _parse(self, raw: bytes) -> ConfigFile:
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"{self.path} is larger than {MAX_CONFIG_BYTES // 2**20} MiB",
+                "move it away and log in again",
+            )
+        try:
+            return ConfigFile.model_validate_json(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "top level"
+            raise ConfigError(
+                f"{self.path} is not a valid bpshell config ({where}: {first['msg']})",
+                "fix or move the file; bpshell does not overwrite it",
+            ) from None
+
+    def _tighten(self, fd: int) -> None:
+        mode = os.fstat(fd).st_mode
+        if mode & 0o077 and os.fstat(fd).st_uid == os.geteuid():
+            os.fchmod(fd, 0o600)
+            self._warn(
+                f"warning: {self.path} was readable by other users; its permissions are now 0600"
+            )
+
+    def update(self, change: Callable[[ConfigFile], T]) -> T:
+        """Apply ``change`` to the current config under the lock and save it if it changed."""
+        self._make_home()
+        with self._locked():
+            config = self.load()
+            before = config.to_json()
+            result = change(config)
+            after = ConfigFile.model_validate(config.model_dump()).to_json()
+            if after != before:
+                self._write(after)
+        return result
+
+    def _make_home(self) -> None:
+        try:
+            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create {self.home}: {exc.strerror}", "choose another --botpressHome"
+            ) from None
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise StorageError(f"cannot lock {self.path}: {exc.strerror}") from None
+        try:
+            deadline = time.monotonic() + LOCK_TIMEOUT_S
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise StorageError(
+                            f"{self.path} is locked by another bp process",
+                            "try again when it has finished",
+                        ) from None
+                    time.sleep(0.005)
+            yield
+        finally:
+            os.close(fd)
+
+    def _write(self, text: str) -> None:
+        tmp = self.home / f".{CONFIG_NAME}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            try:
+                os.fchmod(fd, stat.S_IRUSR | stat.S_IWUSR)
+                data = text.encode("utf-8")
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+            _fsync_dir(self.home)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise StorageError(
+                _write_failure(self.path, exc), "the previous file is unchanged"
+            ) from None
+
+
+def _write_failure(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return f"cannot write {path}: the disk is full"
+    if exc.errno == errno.EROFS:
+        return f"cannot write {path}: the file system is read-only"
+    return f"cannot write {path}: {exc.strerror}"
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

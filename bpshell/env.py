@@ -1,0 +1,185 @@
+"""What a command may touch: streams, environment, home, tokens, HTTP, prompts, the browser.
+
+Commands get everything through an :class:`Env`; tests build one from fakes. Streams are
+looked up when written to, not captured at import, because the shell's ``patch_stdout``
+swaps them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+from bpshell.errors import UsageError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from bpshell.api import ApiClient
+    from bpshell.config import ConfigStore
+    from bpshell.tokens import TokenStore
+
+
+class Prompter(Protocol):
+    """Questions asked of the user on a terminal. Never used when not interactive."""
+
+    async def secret(self, label: str) -> str:
+        """Ask for a value without echoing it (never pre-filled)."""
+
+    async def choose(
+        self, label: str, choices: Sequence[tuple[str, str]], default: str | None
+    ) -> str:
+        """Pick one of ``choices`` ((value, description) pairs); returns the value."""
+
+    async def confirm(self, question: str, default: bool = False) -> bool:
+        """A yes/no question."""
+
+
+class TerminalPrompter:
+    """:class:`Prompter` on the real terminal through prompt_toolkit."""
+
+    async def secret(self, label: str) -> str:
+        """See :meth:`Prompter.secret`."""
+        from prompt_toolkit import PromptSession
+
+        session: PromptSession[str] = PromptSession()
+        return await _ask(session.prompt_async(label, is_password=True))
+
+    async def choose(
+        self, label: str, choices: Sequence[tuple[str, str]], default: str | None
+    ) -> str:
+        """See :meth:`Prompter.choose`: a numbered list; answer with a number or the value."""
+        from prompt_toolkit import PromptSession, print_formatted_text
+        from prompt_toolkit.completion import FuzzyWordCompleter
+
+        from bpshell.render import clean
+
+        for number, (value, description) in enumerate(choices, 1):
+            mark = " (current)" if value == default else ""
+            print_formatted_text(f"  {number:>3}. {clean(description)}  {clean(value)}{mark}")
+        values = [value for value, _ in choices]
+        session: PromptSession[str] = PromptSession(completer=FuzzyWordCompleter(values))
+        hint = f" [{default}]" if default else ""
+        while True:
+            answer = (await _ask(session.prompt_async(f"{label}{hint}: "))).strip()
+            if not answer and default:
+                return default
+            if answer.isdigit() and 1 <= int(answer) <= len(choices):
+                return values[int(answer) - 1]
+            if answer in values:
+                return answer
+            print_formatted_text(f"Answer with a number from 1 to {len(choices)} or an ID.")
+
+    async def confirm(self, question: str, default: bool = False) -> bool:
+        """See :meth:`Prompter.confirm`."""
+        from prompt_toolkit import PromptSession
+
+        session: PromptSession[str] = PromptSession()
+        suffix = " [Y/n] " if default else " [y/N] "
+        answer = (await _ask(session.prompt_async(question + suffix))).strip().lower()
+        return default if not answer else answer in ("y", "yes")
+
+
+async def _ask(pending: object) -> str:
+    try:
+        answer: str = await pending  # type: ignore[misc]
+    except EOFError:
+        raise UsageError("no answer given (end of input)") from None
+    return answer
+
+
+def open_browser(url: str) -> bool:
+    """Open ``url`` in a graphical browser when there is one; text browsers are never started."""
+    graphical = sys.platform in ("darwin", "win32") or any(
+        os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER")
+    )
+    if not graphical:
+        return False
+    import webbrowser
+
+    try:
+        return webbrowser.open(url)
+    except webbrowser.Error:
+        return False
+
+
+def default_home(environ: Mapping[str, str]) -> Path:
+    """``$BP_BOTPRESS_HOME`` or ``~/.botpress``."""
+    return Path(environ.get("BP_BOTPRESS_HOME") or Path.home() / ".botpress").expanduser()
+
+
+@dataclass
+class Env:
+    """Everything a command touches. One per one-shot run; one per shell session."""
+
+    environ: Mapping[str, str]
+    home: Path
+    interactive: bool
+    tokens: TokenStore
+    prompter: Prompter
+    browser: Callable[[str], bool] = open_browser
+    stdin_stream: TextIO | None = None
+    stdout_stream: TextIO | None = None
+    stderr_stream: TextIO | None = None
+    verbose: bool = False
+    api_timeout: float | None = None
+    _http: httpx.AsyncClient | None = field(default=None, repr=False)
+    _config: ConfigStore | None = field(default=None, repr=False)
+
+    @property
+    def stdin(self) -> TextIO:
+        """Standard input, looked up now."""
+        return self.stdin_stream or sys.stdin
+
+    @property
+    def stdout(self) -> TextIO:
+        """Standard output, looked up now."""
+        return self.stdout_stream or sys.stdout
+
+    @property
+    def stderr(self) -> TextIO:
+        """Standard error, looked up now."""
+        return self.stderr_stream or sys.stderr
+
+    def out(self, text: str) -> None:
+        """Write a line of data to stdout."""
+        print(text, file=self.stdout, flush=True)
+
+    def err(self, text: str) -> None:
+        """Write a line of chatter (progress, warnings) to stderr."""
+        print(text, file=self.stderr, flush=True)
+
+    def debug(self, text: str) -> None:
+        """Write a line to stderr in verbose mode only."""
+        if self.verbose:
+            self.err(text)
+
+    @property
+    def config(self) -> ConfigStore:
+        """The config store of this home."""
+        if self._config is None or self._config.home != self.home:
+            from bpshell.config import ConfigStore
+
+            self._config = ConfigStore(self.home, self.err)
+        return self._config
+
+    def api(self, api_url: str, token: str) -> ApiClient:
+        """An API client for these credentials, on the run's shared HTTP client."""
+        from bpshell.api import ApiClient, new_http_client
+
+        if self._http is None:
+            self._http = new_http_client(self.debug)
+        timeout = self.api_timeout
+        if timeout is None:
+            return ApiClient(self._http, api_url, token)
+        return ApiClient(self._http, api_url, token, timeout=timeout)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client, if one was opened."""
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None

@@ -1,0 +1,303 @@
+"""``bp login`` and ``bp logout``.
+
+Login verifies first and saves after: a failed login writes nothing, and a login that fails to
+save puts the previous keyring entry back. Logout removes every copy of a token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bpshell.api import ApiClient, Verification, Workspace, app_url, tokens_page, verify
+from bpshell.commands import GlobalOptions, LoginOptions, LogoutOptions
+from bpshell.config import (
+    DEFAULT_API_URL,
+    DEFAULT_PROFILE,
+    ConfigFile,
+    Profile,
+    check_api_url,
+    check_profile_name,
+    check_token,
+    check_workspace_id,
+)
+from bpshell.env import Env
+from bpshell.errors import ApiError, BpError, ExitStatus, UsageError
+from bpshell.render import Result, clean, workspace_label
+from bpshell.tokens import KeyringUnavailable, Storage, read_token, save_token
+
+ARGV_TOKEN_HINT = (
+    "hint: --token - (reads stdin) or BP_TOKEN keeps the token out of shell history "
+    "and the process list"
+)
+
+
+@dataclass(frozen=True)
+class _Target:
+    name: str
+    existing: Profile | None
+    api_url: str
+
+    @property
+    def same_api(self) -> bool:
+        return self.existing is not None and self.existing.apiUrl == self.api_url
+
+
+async def run_login(options: LoginOptions, opts: GlobalOptions, env: Env) -> Result:
+    """Verify a token and a workspace, then save them as a profile and make it active."""
+    interactive = env.interactive and not opts.confirm
+    config = env.config.load()
+    target = _target(options, opts, env, config)
+    token = _given_token(options, opts, env)
+    workspace_id = options.workspace_id or env.environ.get("BP_WORKSPACE_ID") or None
+    if workspace_id is not None:
+        check_workspace_id(workspace_id)
+    if not await _may_overwrite(target, opts, env, interactive):
+        return Result(
+            {"loggedIn": False}, "Login cancelled; nothing was changed.", ExitStatus.FAILURE
+        )
+    if token is None:
+        token = await _stored_or_asked_token(target, options, env, interactive, workspace_id)
+    client = env.api(target.api_url, token)
+    if workspace_id is None:
+        workspace_id = await _choose_workspace(target, client, env, interactive)
+    verification = await verify(client, workspace_id)
+    if not verification.ok:
+        raise await _explained(verification, client)
+    assert verification.workspace is not None and verification.account is not None
+    storage = await _save(target, token, verification.workspace, options, env)
+    label = workspace_label(verification.workspace.name, workspace_id)
+    email = clean(verification.account.email)
+    return Result(
+        {
+            "profile": target.name,
+            "workspaceId": workspace_id,
+            "workspaceName": verification.workspace.name,
+            "apiUrl": target.api_url,
+            "account": verification.account.email,
+            "tokenStorage": storage,
+        },
+        f'Logged in to workspace {label} as {email} — profile "{target.name}"',
+    )
+
+
+def _target(options: LoginOptions, opts: GlobalOptions, env: Env, config: ConfigFile) -> _Target:
+    name = check_profile_name(opts.profile) if opts.profile else config.active() or DEFAULT_PROFILE
+    existing = config.profiles.get(name)
+    api_url = (
+        options.api_url
+        or env.environ.get("BP_API_URL")
+        or (existing.apiUrl if existing else DEFAULT_API_URL)
+    )
+    return _Target(name, existing, check_api_url(api_url))
+
+
+def _given_token(options: LoginOptions, opts: GlobalOptions, env: Env) -> str | None:
+    if options.token == "-":
+        if env.stdin.isatty():
+            raise UsageError(
+                "--token - reads the token from stdin, but stdin is a terminal",
+                "pipe it in (bp login --token - < file) or run bp login to be asked for it",
+            )
+        text = env.stdin.read(8192).strip()
+        if not text:
+            raise UsageError("--token -: stdin was empty", "pipe the token into bp login --token -")
+        return check_token(text)
+    if options.token is not None:
+        if env.interactive and not opts.confirm and not opts.json:
+            env.err(ARGV_TOKEN_HINT)
+        return check_token(options.token)
+    from_env = env.environ.get("BP_TOKEN")
+    return check_token(from_env) if from_env else None
+
+
+async def _may_overwrite(target: _Target, opts: GlobalOptions, env: Env, interactive: bool) -> bool:
+    if target.existing is None or opts.profile_source != "flag" or not interactive:
+        return True
+    label = workspace_label(target.existing.workspaceName, target.existing.workspaceId)
+    return await env.prompter.confirm(f'Profile "{target.name}" exists ({label}). Overwrite it?')
+
+
+async def _stored_or_asked_token(
+    target: _Target, options: LoginOptions, env: Env, interactive: bool, workspace_id: str | None
+) -> str:
+    stored: str | None = None
+    if target.same_api and target.existing is not None:
+        stored, _ = await read_token(env.tokens, target.name, target.existing.token, env.err)
+    if stored is not None and (workspace_id is not None or not interactive):
+        return stored
+    if not interactive:
+        raise UsageError(
+            "no token given",
+            "pass --token - (reads stdin) or set BP_TOKEN; make a token at "
+            + tokens_page(target.api_url),
+        )
+    page = tokens_page(target.api_url)
+    if stored is None:
+        opened = not options.no_browser and env.browser(page)
+        env.err(f"{'Opened' if opened else 'Create a Personal Access Token at'} {page}")
+    label = "Personal Access Token" + (" (Enter keeps the stored one)" if stored else "") + ": "
+    while True:
+        answer = (await env.prompter.secret(label)).strip()
+        if not answer and stored is not None:
+            return stored
+        if answer:
+            try:
+                return check_token(answer)
+            except UsageError as exc:
+                env.err(exc.message)
+
+
+async def _choose_workspace(target: _Target, client: ApiClient, env: Env, interactive: bool) -> str:
+    current = target.existing.workspaceId if target.same_api and target.existing else None
+    if current is not None and not interactive:
+        return current
+    try:
+        workspaces = await client.list_workspaces()
+    except ApiError as exc:
+        if interactive:
+            raise
+        raise UsageError("no workspace given", "pass --workspaceId ID") from exc
+    if not interactive:
+        raise UsageError("no workspace given", f"pass --workspaceId ID; {_known(workspaces)}")
+    if not workspaces:
+        raise BpError(
+            "this token cannot use any workspace", f"create one at {app_url(target.api_url)}"
+        )
+    if len(workspaces) == 1:
+        only = workspaces[0]
+        env.err(f"Using the token's only workspace, {workspace_label(only.name, only.id)}")
+        return only.id
+    choices = [(w.id, w.name) for w in workspaces]
+    return await env.prompter.choose("Workspace", choices, current)
+
+
+def _known(workspaces: list[Workspace], limit: int = 10) -> str:
+    if not workspaces:
+        return "this token cannot use any workspace"
+    shown = ", ".join(workspace_label(w.name, w.id) for w in workspaces[:limit])
+    more = f", … ({len(workspaces)} in all)" if len(workspaces) > limit else ""
+    return f"this token can use: {shown}{more}"
+
+
+async def _explained(verification: Verification, client: ApiClient) -> BpError:
+    error = verification.error
+    assert error is not None
+    if verification.status in ("forbidden", "not_found") and verification.account is not None:
+        try:
+            workspaces = await client.list_workspaces()
+        except ApiError:
+            return error
+        error.hint = _known(workspaces)
+    return error
+
+
+async def _save(
+    target: _Target, token: str, workspace: Workspace, options: LoginOptions, env: Env
+) -> Storage:
+    previous: str | None = None
+    if not options.insecure_storage:
+        try:
+            previous = await env.tokens.get(target.name)
+        except KeyringUnavailable:
+            previous = None
+    storage = await save_token(
+        env.tokens, target.name, token, insecure=options.insecure_storage, warn=env.err
+    )
+
+    def change(config: ConfigFile) -> Profile | None:
+        old = config.profiles.get(target.name)
+        extra = dict(old.model_extra or {}) if old else {}
+        config.profiles[target.name] = Profile(
+            apiUrl=target.api_url,
+            workspaceId=workspace.id,
+            workspaceName=workspace.name,
+            token=token if storage == "file" else None,
+            **extra,
+        )
+        config.activeProfile = target.name
+        return old
+
+    try:
+        old = env.config.update(change)
+    except BpError:
+        if storage == "keyring":
+            await _restore(env, target.name, previous)
+        raise
+    if storage == "file" and (old is None or old.token is None) and previous is not None:
+        await _forget(env, target.name)
+    return storage
+
+
+async def _restore(env: Env, name: str, previous: str | None) -> None:
+    try:
+        if previous is None:
+            await env.tokens.delete(name)
+        else:
+            await env.tokens.set(name, previous)
+    except KeyringUnavailable as exc:
+        env.err(f"warning: could not restore the keyring entry of profile {name}: {exc.message}")
+
+
+async def _forget(env: Env, name: str) -> bool:
+    """Delete the keyring entry of ``name``; False (with a warning) when the keyring failed."""
+    try:
+        await env.tokens.delete(name)
+    except KeyringUnavailable as exc:
+        env.err(
+            f'warning: the token of profile "{name}" may still be in the keyring ({exc.message}); '
+            f"remove it with: secret-tool clear service botpress-cli username {name}"
+        )
+        return False
+    return True
+
+
+async def run_logout(options: LogoutOptions, opts: GlobalOptions, env: Env) -> Result:
+    """Remove the credentials of the active profile, a named one (-p) or all (--all)."""
+
+    def change(config: ConfigFile) -> dict[str, Profile]:
+        if options.all:
+            names = list(config.profiles)
+        elif opts.profile:
+            names = [opts.profile] if opts.profile in config.profiles else []
+        else:
+            active = config.active()
+            names = [active] if active else []
+        removed = {name: config.profiles.pop(name) for name in names}
+        if config.activeProfile in removed or config.activeProfile not in config.profiles:
+            config.activeProfile = None
+        return removed
+
+    removed = env.config.update(change) if env.config.exists() else {}
+    cleared = True
+    for name, profile in removed.items():
+        if profile.token is None:
+            cleared = await _forget(env, name) and cleared
+    lines = [_logout_line(name, profile) for name, profile in removed.items()]
+    if "BP_TOKEN" in env.environ:
+        env.err(
+            "note: BP_TOKEN is set in this environment, so commands still use that token; "
+            "bp cannot log it out. Run: unset BP_TOKEN"
+        )
+    elif not removed:
+        env.err("Not logged in; nothing to remove.")
+    data = {
+        "removed": [
+            {
+                "profile": n,
+                "workspaceId": p.workspaceId,
+                "tokenStorage": "file" if p.token else "keyring",
+            }
+            for n, p in removed.items()
+        ]
+    }
+    status = ExitStatus.OK if cleared else ExitStatus.FAILURE
+    return Result(data, "\n".join(lines), status)
+
+
+def _logout_line(name: str, profile: Profile) -> str:
+    where = "config.json" if profile.token is not None else "the keyring"
+    label = workspace_label(profile.workspaceName, profile.workspaceId)
+    return (
+        f'Logged out of profile "{clean(name)}" ({label}): removed its token from {where}, '
+        "its workspace ID and API URL"
+    )

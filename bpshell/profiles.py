@@ -1,0 +1,459 @@
+"""``bp profiles …``, and how the credentials in force are resolved.
+
+Precedence, for each value: flag > ``BP_*`` variable > named profile (``-p``/``BP_PROFILE``)
+> active profile. :class:`Resolved` remembers where each value came from.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from bpshell.api import Verification, verify
+from bpshell.commands import ActiveOptions, GlobalOptions, ListOptions, NameOptions, RenameOptions
+from bpshell.config import DEFAULT_API_URL, ConfigFile, Profile, check_api_url, check_profile_name
+from bpshell.env import Env
+from bpshell.errors import (
+    ApiTimeoutError,
+    BpError,
+    ExitStatus,
+    NotLoggedInError,
+    ProfileNotFoundError,
+    UsageError,
+)
+from bpshell.render import Result, clean, table, workspace_label
+from bpshell.tokens import KeyringUnavailable, mask, read_token
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The credentials a command would use, each with its source."""
+
+    profile: str | None
+    profile_source: str | None
+    api_url: str
+    api_url_source: str
+    workspace_id: str | None
+    workspace_source: str | None
+    workspace_name: str | None
+    token: str | None
+    token_source: str | None
+
+
+async def resolve(opts: GlobalOptions, env: Env, config: ConfigFile | None = None) -> Resolved:
+    """Apply the precedence rules; a named profile that does not exist is an error."""
+    config = config if config is not None else env.config.load()
+    name, name_source = _profile_name(opts, config)
+    profile = config.profiles.get(name) if name else None
+    environ = env.environ
+    api_url, api_source = _pick(
+        (environ.get("BP_API_URL"), "BP_API_URL"),
+        (profile.apiUrl if profile else None, "profile"),
+        (DEFAULT_API_URL, "default"),
+    )
+    workspace_id, workspace_source = _pick(
+        (environ.get("BP_WORKSPACE_ID"), "BP_WORKSPACE_ID"),
+        (profile.workspaceId if profile else None, "profile"),
+    )
+    token, token_source = environ.get("BP_TOKEN") or None, "BP_TOKEN"
+    if token is None and profile is not None and name is not None:
+        token, storage = await read_token(env.tokens, name, profile.token, env.err)
+        token_source = storage or "missing"
+    workspace_name = profile.workspaceName if profile and workspace_source == "profile" else None
+    return Resolved(
+        name,
+        name_source,
+        check_api_url(api_url or DEFAULT_API_URL),
+        api_source or "default",
+        workspace_id,
+        workspace_source,
+        workspace_name,
+        token,
+        token_source if token or profile else None,
+    )
+
+
+def _profile_name(opts: GlobalOptions, config: ConfigFile) -> tuple[str | None, str | None]:
+    if opts.profile:
+        if opts.profile not in config.profiles:
+            raise _unknown(opts.profile, config)
+        return opts.profile, opts.profile_source
+    active = config.active()
+    return (active, "active") if active else (None, None)
+
+
+def _pick(*candidates: tuple[str | None, str]) -> tuple[str | None, str | None]:
+    for value, source in candidates:
+        if value:
+            return value, source
+    return None, None
+
+
+def _unknown(name: str, config: ConfigFile) -> ProfileNotFoundError:
+    known = ", ".join(sorted(config.profiles)) or "none"
+    hint = f"known profiles: {clean(known)}"
+    if _valid_name(name):
+        hint += f". Create it with: bp login -p {name}"
+    return ProfileNotFoundError(f'unknown profile "{clean(name)}"', hint)
+
+
+def _valid_name(name: str) -> bool:
+    try:
+        check_profile_name(name)
+    except UsageError:
+        return False
+    return True
+
+
+def _authenticated(verification: Verification) -> str:
+    if verification.ok:
+        return "Yes"
+    word = "No" if verification.rejected else "Unknown"
+    return f"{word} ({clean(verification.reason or verification.status)})"
+
+
+async def run_active(options: ActiveOptions, opts: GlobalOptions, env: Env) -> Result:
+    """Show the credentials in force and check them live (this profile only)."""
+    resolved = await resolve(opts, env)
+    if resolved.token is None and resolved.workspace_id is None:
+        raise NotLoggedInError("Not logged in", "Run: bp login")
+    verification = await _verify_resolved(resolved, env)
+    name = verification.workspace.name if verification.workspace else resolved.workspace_name
+    lines = [
+        "Profile: "
+        + (clean(resolved.profile) if resolved.profile else "(none)")
+        + _from(resolved.profile_source, "BP_PROFILE"),
+        "Workspace: "
+        + (workspace_label(name, resolved.workspace_id) if resolved.workspace_id else "(none)")
+        + _from(resolved.workspace_source, "BP_WORKSPACE_ID"),
+        f"API URL: {clean(resolved.api_url)}" + _from(resolved.api_url_source, "BP_API_URL"),
+    ]
+    if resolved.token_source == "BP_TOKEN" or options.display_token:
+        shown = resolved.token if options.display_token else None
+        lines.append(f"Token: {_token_text(resolved, shown)}")
+    lines.append(f"Authenticated: {_authenticated(verification)}")
+    data: dict[str, Any] = {
+        "profile": resolved.profile,
+        "workspaceId": resolved.workspace_id,
+        "workspaceName": name,
+        "apiUrl": resolved.api_url,
+        "account": verification.account.email if verification.account else None,
+        "authenticated": verification.ok,
+        "status": verification.status,
+        "error": verification.reason,
+        "sources": {
+            "profile": resolved.profile_source,
+            "workspaceId": resolved.workspace_source,
+            "apiUrl": resolved.api_url_source,
+            "token": resolved.token_source,
+        },
+    }
+    if options.display_token:
+        data["token"] = resolved.token
+    status = ExitStatus.OK if verification.ok else ExitStatus.FAILURE
+    return Result(data, "\n".join(lines), status)
+
+
+def _from(source: str | None, variable: str) -> str:
+    return f" (from {variable})" if source == variable else ""
+
+
+def _token_text(resolved: Resolved, shown: str | None) -> str:
+    if resolved.token is None:
+        return "(missing)"
+    value = shown if shown is not None else mask(resolved.token)
+    return f"{value} (from {resolved.token_source})"
+
+
+async def _verify_resolved(resolved: Resolved, env: Env) -> Verification:
+    from bpshell.errors import NotLoggedInError as Missing
+
+    if resolved.token is None:
+        where = "the keyring" if resolved.token_source == "missing" else "the profile"
+        return Verification("unreachable", error=Missing(f"no token found in {where}"))
+    if resolved.workspace_id is None:
+        return Verification("not_found", error=Missing("no workspace ID; set BP_WORKSPACE_ID"))
+    return await verify(env.api(resolved.api_url, resolved.token), resolved.workspace_id)
+
+
+async def run_list(options: ListOptions, opts: GlobalOptions, env: Env) -> Result:
+    """Every profile; with --verify, every one checked against the API at the same time."""
+    config = env.config.load()
+    names = sorted(config.profiles)
+    active = config.active()
+    tokens: dict[str, str | None] = {}
+    if options.verify or options.display_token:
+        tokens = await _read_tokens(config, env)
+    checks: dict[str, Verification] = {}
+    if options.verify:
+        checks = await _verify_all(config, tokens, options, env)
+    rows: list[dict[str, Any]] = []
+    for name in names:
+        profile = config.profiles[name]
+        row: dict[str, Any] = {
+            "name": name,
+            "workspaceId": profile.workspaceId,
+            "workspaceName": profile.workspaceName,
+            "apiUrl": profile.apiUrl,
+            "active": name == active,
+            "tokenStorage": "file" if profile.token is not None else "keyring",
+        }
+        if options.display_token:
+            row["token"] = tokens.get(name)
+        if options.verify:
+            check = checks[name]
+            row.update(authenticated=check.ok, status=check.status, error=check.reason)
+        rows.append(row)
+    failed = any(not row["authenticated"] for row in rows) if options.verify else False
+    status = ExitStatus.FAILURE if failed else ExitStatus.OK
+    if not rows:
+        env.err("No profiles. Log in with: bp login")
+    return Result(rows, _list_text(rows, options, checks) if rows else "", status)
+
+
+def _list_text(
+    rows: list[dict[str, Any]], options: ListOptions, checks: dict[str, Verification]
+) -> str:
+    headers = ["", "NAME", "WORKSPACE", "API URL"]
+    if options.display_token:
+        headers.append("TOKEN")
+    if options.verify:
+        headers.append("AUTHENTICATED")
+    cells = []
+    for row in rows:
+        line = [
+            "*" if row["active"] else "",
+            row["name"],
+            workspace_label(row["workspaceName"], row["workspaceId"]),
+            row["apiUrl"],
+        ]
+        if options.display_token:
+            line.append(row["token"] or "(missing)")
+        if options.verify:
+            line.append(_authenticated(checks[row["name"]]).lower())
+        cells.append(line)
+    return table(headers, cells)
+
+
+async def _read_tokens(config: ConfigFile, env: Env) -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+
+    async def read(name: str, profile: Profile) -> None:
+        found[name], _ = await read_token(env.tokens, name, profile.token, env.err)
+
+    async with anyio.create_task_group() as group:
+        for name, profile in config.profiles.items():
+            group.start_soon(read, name, profile)
+    return found
+
+
+async def _verify_all(
+    config: ConfigFile, tokens: dict[str, str | None], options: ListOptions, env: Env
+) -> dict[str, Verification]:
+    limiter = anyio.CapacityLimiter(options.concurrency)
+    results: dict[str, Verification] = {}
+    progress = _Progress(env, len(config.profiles))
+
+    async def check(name: str, profile: Profile) -> None:
+        async with limiter:
+            results[name] = await _check_one(profile, tokens.get(name), options.timeout, env)
+        progress.step(name, results[name])
+
+    async with anyio.create_task_group() as group:
+        for name, profile in config.profiles.items():
+            group.start_soon(check, name, profile)
+    progress.done()
+    return results
+
+
+async def _check_one(profile: Profile, token: str | None, seconds: float, env: Env) -> Verification:
+    from bpshell.errors import NotLoggedInError as Missing
+
+    if token is None:
+        return Verification("unreachable", error=Missing("no token found"))
+    try:
+        api_url = check_api_url(profile.apiUrl)
+    except UsageError as exc:
+        return Verification("bad_response", error=Missing(exc.message))
+    with anyio.move_on_after(seconds):
+        return await verify(env.api(api_url, token), profile.workspaceId)
+    error = ApiTimeoutError(f"{api_url} did not answer within {seconds:g} s")
+    return Verification("timeout", error=error)
+
+
+class _Progress:
+    """A one-line progress count on a terminal's stderr; silent otherwise."""
+
+    def __init__(self, env: Env, total: int) -> None:
+        self._env = env
+        self._total = total
+        self._count = 0
+        self._live = env.stderr.isatty() and total > 1
+
+    def step(self, name: str, verification: Verification) -> None:
+        self._count += 1
+        if self._live:
+            self._env.stderr.write(f"\rVerifying profiles… {self._count}/{self._total}")
+            self._env.stderr.flush()
+
+    def done(self) -> None:
+        if self._live:
+            self._env.stderr.write("\r\x1b[K")
+            self._env.stderr.flush()
+
+
+async def run_use(options: NameOptions, opts: GlobalOptions, env: Env) -> Result:
+    """Make a profile the active one (offline)."""
+    name = options.name or await _pick_profile(opts, env, "Profile to use")
+    profile = _set_active(env, name)
+    label = workspace_label(profile.workspaceName, profile.workspaceId)
+    return Result(
+        {
+            "profile": name,
+            "workspaceId": profile.workspaceId,
+            "workspaceName": profile.workspaceName,
+            "apiUrl": profile.apiUrl,
+        },
+        f'Active profile is now "{clean(name)}" ({label})',
+    )
+
+
+def _set_active(env: Env, name: str) -> Profile:
+    def change(config: ConfigFile) -> Profile:
+        if name not in config.profiles:
+            raise _unknown(name, config)
+        config.activeProfile = name
+        return config.profiles[name]
+
+    if not env.config.exists():
+        raise _unknown(name, ConfigFile())
+    return env.config.update(change)
+
+
+async def _pick_profile(opts: GlobalOptions, env: Env, label: str) -> str:
+    config = env.config.load()
+    if not env.interactive or opts.confirm:
+        known = ", ".join(sorted(config.profiles)) or "none"
+        raise UsageError("no profile name given", f"known profiles: {clean(known)}")
+    if not config.profiles:
+        raise NotLoggedInError("No profiles yet", "Run: bp login")
+    choices = [
+        (name, workspace_label(p.workspaceName, p.workspaceId))
+        for name, p in sorted(config.profiles.items())
+    ]
+    return await env.prompter.choose(label, choices, config.active())
+
+
+async def run_get(options: NameOptions, opts: GlobalOptions, env: Env) -> Result:
+    """Show one profile (the active one by default); the token masked unless asked."""
+    config = env.config.load()
+    name = options.name or opts.profile or config.active()
+    if name is None:
+        raise NotLoggedInError("No active profile", "name one: bp profiles get NAME")
+    profile = config.profiles.get(name)
+    if profile is None:
+        raise _unknown(name, config)
+    token, storage = await read_token(env.tokens, name, profile.token, env.err)
+    shown = token if options.display_token else (mask(token) if token else None)
+    lines = [
+        f"Profile: {clean(name)}" + (" (active)" if name == config.active() else ""),
+        f"Workspace: {workspace_label(profile.workspaceName, profile.workspaceId)}",
+        f"API URL: {clean(profile.apiUrl)}",
+        f"Token: {shown or '(missing)'}" + (f" ({storage})" if storage else ""),
+    ]
+    data: dict[str, Any] = {
+        "name": name,
+        "workspaceId": profile.workspaceId,
+        "workspaceName": profile.workspaceName,
+        "apiUrl": profile.apiUrl,
+        "active": name == config.active(),
+        "tokenStorage": storage,
+        "token": shown,
+    }
+    return Result(data, "\n".join(lines))
+
+
+async def run_rm(options: NameOptions, opts: GlobalOptions, env: Env) -> Result:
+    """Remove a profile and its token."""
+    name = options.name or ""
+    config = env.config.load()
+    if name not in config.profiles:
+        raise _unknown(name, config)
+    if env.interactive and not opts.confirm:
+        profile = config.profiles[name]
+        label = workspace_label(profile.workspaceName, profile.workspaceId)
+        if not await env.prompter.confirm(
+            f'Remove profile "{clean(name)}" ({label}) and its token?'
+        ):
+            return Result({"removed": None}, "Nothing was removed.", ExitStatus.FAILURE)
+
+    def change(config: ConfigFile) -> Profile:
+        if name not in config.profiles:
+            raise _unknown(name, config)
+        if config.activeProfile == name:
+            config.activeProfile = None
+        return config.profiles.pop(name)
+
+    removed = env.config.update(change)
+    status = ExitStatus.OK
+    if removed.token is None:
+        from bpshell.login import _forget
+
+        status = ExitStatus.OK if await _forget(env, name) else ExitStatus.FAILURE
+    return Result({"removed": name}, f'Removed profile "{clean(name)}" and its token', status)
+
+
+async def run_rename(options: RenameOptions, opts: GlobalOptions, env: Env) -> Result:
+    """Rename a profile, moving its keyring entry along."""
+    old, new = options.old, check_profile_name(options.new)
+    config = env.config.load()
+    if old not in config.profiles:
+        raise _unknown(old, config)
+    if new in config.profiles:
+        raise BpError(
+            f'a profile named "{new}" already exists', f"remove it first: bp profiles rm {new}"
+        )
+    in_keyring = config.profiles[old].token is None
+    token = await _move_token(env, old, new) if in_keyring else None
+
+    def change(config: ConfigFile) -> None:
+        if old not in config.profiles:
+            raise _unknown(old, config)
+        if new in config.profiles:
+            raise BpError(f'a profile named "{new}" already exists')
+        config.profiles = {(new if k == old else k): v for k, v in config.profiles.items()}
+        if config.activeProfile == old:
+            config.activeProfile = new
+
+    try:
+        env.config.update(change)
+    except BpError:
+        if token is not None:
+            await _safely(env.tokens.delete, new)
+        raise
+    if token is not None:
+        await _safely(env.tokens.delete, old)
+    return Result({"renamed": old, "to": new}, f'Renamed profile "{clean(old)}" to "{new}"')
+
+
+async def _move_token(env: Env, old: str, new: str) -> str | None:
+    try:
+        token = await env.tokens.get(old)
+        if token is not None:
+            await env.tokens.set(new, token)
+    except KeyringUnavailable as exc:
+        raise BpError(
+            f"cannot move the token in the keyring: {exc.message}", "nothing was changed"
+        ) from None
+    return token
+
+
+async def _safely(call: Callable[[str], Any], name: str) -> None:
+    try:
+        await call(name)
+    except KeyringUnavailable as exc:
+        print(f"warning: {exc.message}", file=sys.stderr)

@@ -1,0 +1,67 @@
+"""Results of commands and how they are written: data as text or JSON, never raw escapes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bpshell.errors import BpError, ExitStatus
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a command produced: ``data`` for ``--json``, ``text`` for people, and a status."""
+
+    data: Any = None
+    text: str = ""
+    status: ExitStatus = ExitStatus.OK
+
+
+def clean(text: str) -> str:
+    """``text`` with control characters (escape sequences included) made visible and inert."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Left-aligned columns separated by two spaces; cells are cleaned."""
+    cells = [[clean(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in [list(headers), *cells]) for i in range(len(headers))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [headers, *cells]
+    ]
+    return "\n".join(lines)
+
+
+def to_json(data: Any) -> str:
+    """The JSON written on stdout."""
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def error_line(error: BpError) -> str:
+    """One line: what went wrong, then what to do."""
+    message = _sentence(clean(error.message))
+    return f"{message}. {_sentence(clean(error.hint))}" if error.hint else message
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def error_json(error: BpError) -> str:
+    """``{"error": {"type": ..., "message": ...}}`` for ``--json`` runs."""
+    body: dict[str, Any] = {"type": error.kind, "message": error.message}
+    if error.hint:
+        body["hint"] = error.hint
+    return json.dumps({"error": body}, ensure_ascii=False)
+
+
+def workspace_label(name: str | None, workspace_id: str) -> str:
+    """``acme (ws_abc123)``, or the bare ID when the name is unknown."""
+    return f"{clean(name)} ({clean(workspace_id)})" if name else clean(workspace_id)
