@@ -1,0 +1,86 @@
+"""The per-profile workspace cache under ``<home>/cache/``, read by completion without I/O cost.
+
+One file per profile, ``workspaces.<profile>.json`` (0600, in a 0700 folder):
+``{"version": 1, "profile": str, "apiUrl": str, "fetchedAt": float (epoch s),
+"workspaces": [{"id": str, "name": str}, ...]}``. Reading never raises and never touches the
+network: a missing, stale or broken file reads as what it can give, or nothing. Plain ``json``
+only, so the completion entry point stays light.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+STALE_AFTER_S = 300.0
+CACHE_DIR = "cache"
+
+
+@dataclass(frozen=True)
+class CachedWorkspaces:
+    """The workspaces a profile's token could use when they were last fetched."""
+
+    profile: str
+    api_url: str
+    fetched_at: float
+    workspaces: tuple[tuple[str, str], ...]
+
+    def stale(self, now: float | None = None) -> bool:
+        """Older than :data:`STALE_AFTER_S`."""
+        return (now if now is not None else time.time()) - self.fetched_at > STALE_AFTER_S
+
+
+def cache_path(home: Path, profile: str) -> Path:
+    """Where the cache of ``profile`` lives (profile names are already file-name safe)."""
+    return home / CACHE_DIR / f"workspaces.{profile}.json"
+
+
+def read_workspaces(home: Path, profile: str) -> CachedWorkspaces | None:
+    """The cached workspaces of ``profile``, or None when there is no usable cache."""
+    try:
+        with open(cache_path(home, profile), encoding="utf-8") as handle:
+            data = json.load(handle)
+        pairs = tuple(
+            (str(item["id"]), str(item.get("name", "")))
+            for item in data["workspaces"]
+            if isinstance(item, dict) and isinstance(item.get("id"), str)
+        )
+        return CachedWorkspaces(profile, str(data["apiUrl"]), float(data["fetchedAt"]), pairs)
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+
+
+def write_workspaces(
+    home: Path, profile: str, api_url: str, workspaces: list[tuple[str, str]]
+) -> None:
+    """Replace the cache of ``profile`` atomically; failures are ignored (it is only a cache)."""
+    folder = home / CACHE_DIR
+    data = {
+        "version": 1,
+        "profile": profile,
+        "apiUrl": api_url,
+        "fetchedAt": time.time(),
+        "workspaces": [{"id": i, "name": n} for i, n in workspaces],
+    }
+    tmp = folder / f".workspaces.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    with contextlib.suppress(OSError):
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            json.dump(data, handle, ensure_ascii=False)
+        os.replace(tmp, cache_path(home, profile))
+    with contextlib.suppress(OSError):
+        tmp.unlink()
+
+
+def drop_workspaces(home: Path, profile: str) -> None:
+    """Forget the cache of ``profile`` (on logout, rm, rename)."""
+    with contextlib.suppress(OSError):
+        cache_path(home, profile).unlink()
