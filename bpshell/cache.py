@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 
 STALE_AFTER_S = 300.0
 CACHE_DIR = "cache"
+_SAFE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,11 @@ class CachedWorkspaces:
 
 
 def cache_path(home: Path, profile: str) -> Path:
-    """Where the cache of ``profile`` lives (profile names are already file-name safe)."""
-    return home / CACHE_DIR / f"workspaces.{profile}.json"
+    """Where the cache of ``profile`` lives; odd names (a hand-edited file) are hex-encoded."""
+    safe = (
+        profile if _SAFE.fullmatch(profile) and profile.strip(".") else "x" + profile.encode().hex()
+    )
+    return home / CACHE_DIR / f"workspaces.{safe[:140]}.json"
 
 
 def read_workspaces(home: Path, profile: str) -> CachedWorkspaces | None:
