@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from bpshell.commands import GlobalOptions, Invocation, parse, usage_text
+from bpshell.commands import GlobalOptions, Invocation, env_globals, parse, usage_text
 from bpshell.errors import BpError, ExitStatus, UsageError
 
 if TYPE_CHECKING:
@@ -20,27 +20,33 @@ _TOKENISH = re.compile(r"bp_pat_[\x21-\x7e]+|(?i:bearer\s+)[\x21-\x7e]+")
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``bp`` with ``argv`` (default: sys.argv[1:]) and return the exit status."""
     words = list(sys.argv[1:] if argv is None else argv)
-    json_mode = "--json" in words or os.environ.get("BP_JSON", "").lower() in ("1", "true", "yes")
+    return run(words, os.environ, make_env)
+
+
+def run(
+    words: Sequence[str], environ: Mapping[str, str], make: Callable[[GlobalOptions], Env]
+) -> int:
+    """Parse ``words`` and run them in an environment built by ``make``; the exit status."""
     try:
-        invocation = parse(words, os.environ)
+        invocation = parse(words, environ)
     except UsageError as error:
-        report(error, json_mode, sys.stderr.write)
+        env = make(env_globals(environ))
+        report(error, "--json" in words or env_globals(environ).json, env.stderr.write)
         return int(error.exit_status)
+    env = make(invocation.globals)
     if invocation.version:
         from bpshell import __version__
 
-        print(f"bpshell {__version__}")
+        env.out(f"bpshell {__version__}")
         return 0
     if invocation.command is None or invocation.help_for is not None:
-        print(usage_text(invocation.help_for or ()))
+        env.out(usage_text(invocation.help_for or ()))
         return 0
-    return _run_async(invocation)
+    return _run_async(invocation, env)
 
 
-def _run_async(invocation: Invocation) -> int:
+def _run_async(invocation: Invocation, env: Env) -> int:
     import anyio
-
-    env = make_env(invocation.globals)
 
     async def run() -> int:
         try:
@@ -51,7 +57,7 @@ def _run_async(invocation: Invocation) -> int:
     try:
         return anyio.run(run)
     except KeyboardInterrupt:
-        print("\nInterrupted.", file=sys.stderr)
+        env.err("\nInterrupted.")
         return int(ExitStatus.INTERRUPTED)
 
 
@@ -75,14 +81,14 @@ def make_env(opts: GlobalOptions) -> Env:
 
 async def execute(invocation: Invocation, env: Env) -> int:
     """Run a parsed command, write its result or error, and return its exit status."""
-    from bpshell.render import error_line, to_json
+    from bpshell.render import to_json
 
     command, opts = invocation.command, invocation.globals
     assert command is not None
     try:
         result = await command.run(invocation.options, opts, env)
     except BpError as error:
-        report(error, opts.json, lambda text: env.stderr.write(text))
+        report(error, opts.json, env.stderr.write)
         return int(error.exit_status)
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -99,17 +105,14 @@ async def execute(invocation: Invocation, env: Env) -> int:
         env.out(to_json(result.data))
     elif result.text:
         env.out(result.text)
-    del error_line
     return int(result.status)
 
 
-def report(error: BpError, json_mode: bool, write: object) -> None:
+def report(error: BpError, json_mode: bool, write: Callable[[str], object]) -> None:
     """Write ``error`` as one line (or one JSON object) to stderr."""
     from bpshell.render import error_json, error_line
 
-    text = error_json(error) if json_mode else error_line(error)
-    assert callable(write)
-    write(text + "\n")
+    write((error_json(error) if json_mode else error_line(error)) + "\n")
 
 
 def redact(text: str) -> str:

@@ -1,0 +1,187 @@
+"""Shared fixtures: the sandbox over loopback, a throwaway botpress home, and ``bp`` runners.
+
+``bp`` runs a command line in-process through :func:`bpshell.cli.run` with string streams
+and an in-memory token store (fast; used by most tests). ``bp_process`` runs the real ``bp``
+in a subprocess (for what only a process shows: exit codes of ``main``, stdin, keyrings).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bpshell.cli import run
+from bpshell.commands import GlobalOptions
+from bpshell.env import Env
+from bpshell.sandbox import Sandbox
+from bpshell.tokens import InMemoryTokens, TokenStore
+
+pytest_plugins = ["tests.conftest_keyring"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[Sandbox]:
+    """One sandbox per test process."""
+    with Sandbox() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: Sandbox) -> Iterator[Sandbox]:
+    """The sandbox with no faults, no latency and fresh stats, before and after the test."""
+    sandbox_server.reset()
+    sandbox_server.set_latency(0)
+    sandbox_server.set_fail_rate(0.0)
+    yield sandbox_server
+    sandbox_server.reset()
+    sandbox_server.set_latency(0)
+    sandbox_server.set_fail_rate(0.0)
+
+
+@dataclass
+class Outcome:
+    """What a run of ``bp`` showed."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+class ScriptedPrompter:
+    """Answers prompts from a list; records the questions asked."""
+
+    def __init__(self, answers: Sequence[Any]) -> None:
+        self.answers = list(answers)
+        self.asked: list[tuple[str, str]] = []
+
+    def _next(self, kind: str, label: str) -> Any:
+        self.asked.append((kind, label))
+        if not self.answers:
+            raise AssertionError(f"unexpected {kind} prompt: {label}")
+        return self.answers.pop(0)
+
+    async def secret(self, label: str) -> str:
+        return str(self._next("secret", label))
+
+    async def choose(self, label: str, choices: Sequence[tuple[str, str]], default: str | None) -> str:
+        answer = self._next("choose", label)
+        return str(answer(choices) if callable(answer) else answer)
+
+    async def confirm(self, question: str, default: bool = False) -> bool:
+        return bool(self._next("confirm", question))
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@dataclass
+class Bp:
+    """In-process ``bp`` over a throwaway home."""
+
+    home: Path
+    tokens: TokenStore = field(default_factory=InMemoryTokens)
+    environ: dict[str, str] = field(default_factory=dict)
+    browsed: list[str] = field(default_factory=list)
+
+    def __call__(
+        self,
+        *words: str,
+        stdin: str = "",
+        interactive: bool = False,
+        answers: Sequence[Any] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> Outcome:
+        environ = {**self.environ, **(env or {})}
+        out, err = io.StringIO(), io.StringIO()
+        prompter = ScriptedPrompter(answers)
+        stdin_stream = _Tty(stdin) if interactive else io.StringIO(stdin)
+
+        def make(opts: GlobalOptions) -> Env:
+            return Env(
+                environ=environ,
+                home=Path(opts.home) if opts.home else self.home,
+                interactive=interactive,
+                tokens=self.tokens,
+                prompter=prompter,
+                browser=self._browse,
+                stdin_stream=stdin_stream,
+                stdout_stream=out,
+                stderr_stream=err,
+                verbose=opts.verbose,
+            )
+
+        code = run(list(words), environ, make)
+        assert not prompter.answers, f"unused answers: {prompter.answers}"
+        return Outcome(code, out.getvalue(), err.getvalue())
+
+    def _browse(self, url: str) -> bool:
+        self.browsed.append(url)
+        return False
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / "config.json"
+
+    def config(self) -> Any:
+        return json.loads(self.config_path.read_text())
+
+    def config_bytes(self) -> bytes | None:
+        return self.config_path.read_bytes() if self.config_path.exists() else None
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "botpress"
+
+
+@pytest.fixture
+def bp(home: Path) -> Bp:
+    return Bp(home)
+
+
+def process_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A child environment: no inherited BP_* variables, no real keyring unless given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BP_")}
+    env.update(
+        BP_BOTPRESS_HOME=str(home),
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra or {})
+    return env
+
+
+def bp_process(
+    home: Path,
+    *words: str,
+    stdin: str = "",
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60,
+) -> Outcome:
+    """Run ``python -m bpshell WORDS`` as a real process."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bpshell", *words],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=process_env(home, env),
+        timeout=timeout,
+        cwd=ROOT,
+    )
+    return Outcome(done.returncode, done.stdout, done.stderr)
