@@ -46,7 +46,7 @@ def run(
 
 
 def _run_async(invocation: Invocation, env: Env) -> int:
-    import anyio
+    import asyncio
 
     async def run() -> int:
         try:
@@ -55,7 +55,7 @@ def _run_async(invocation: Invocation, env: Env) -> int:
             await env.aclose()
 
     try:
-        return anyio.run(run)
+        return asyncio.run(run())
     except KeyboardInterrupt:
         env.err("\nInterrupted.")
         return int(ExitStatus.INTERRUPTED)

@@ -9,16 +9,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anyio
-
-from bpshell.api import Verification, verify
 from bpshell.commands import ActiveOptions, GlobalOptions, ListOptions, NameOptions, RenameOptions
 from bpshell.config import DEFAULT_API_URL, ConfigFile, Profile, check_api_url, check_profile_name
 from bpshell.env import Env
 from bpshell.errors import (
-    ApiTimeoutError,
     BpError,
     ExitStatus,
     NotLoggedInError,
@@ -27,6 +23,9 @@ from bpshell.errors import (
 )
 from bpshell.render import Result, clean, table, workspace_label
 from bpshell.tokens import KeyringUnavailable, mask, read_token
+
+if TYPE_CHECKING:
+    from bpshell.api import Verification
 
 
 @dataclass(frozen=True)
@@ -170,6 +169,7 @@ def _token_text(resolved: Resolved, shown: str | None) -> str:
 
 
 async def _verify_resolved(resolved: Resolved, env: Env) -> Verification:
+    from bpshell.api import Verification, verify
     from bpshell.errors import NotLoggedInError as Missing
 
     if resolved.token is None:
@@ -240,6 +240,8 @@ def _list_text(
 
 
 async def _read_tokens(config: ConfigFile, env: Env) -> dict[str, str | None]:
+    import anyio
+
     found: dict[str, str | None] = {}
 
     async def read(name: str, profile: Profile) -> None:
@@ -254,6 +256,8 @@ async def _read_tokens(config: ConfigFile, env: Env) -> dict[str, str | None]:
 async def _verify_all(
     config: ConfigFile, tokens: dict[str, str | None], options: ListOptions, env: Env
 ) -> dict[str, Verification]:
+    import anyio
+
     limiter = anyio.CapacityLimiter(options.concurrency)
     results: dict[str, Verification] = {}
     progress = _Progress(env, len(config.profiles))
@@ -271,6 +275,10 @@ async def _verify_all(
 
 
 async def _check_one(profile: Profile, token: str | None, seconds: float, env: Env) -> Verification:
+    import anyio
+
+    from bpshell.api import Verification, verify
+    from bpshell.errors import ApiTimeoutError
     from bpshell.errors import NotLoggedInError as Missing
 
     if token is None:
