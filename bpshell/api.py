@@ -106,10 +106,19 @@ def new_http_client(debug: Callable[[str], None] | None = None) -> httpx.AsyncCl
     if debug is not None:
         log = debug
 
+        async def on_request(request: httpx.Request) -> None:
+            request.extensions["bpshell_started"] = time.monotonic()
+
         async def on_response(response: httpx.Response) -> None:
             request = response.request
-            log(f"debug: {request.method} {request.url} -> {response.status_code}")
+            took = (time.monotonic() - request.extensions["bpshell_started"]) * 1000
+            auth = "Bearer [redacted]" if "authorization" in request.headers else "none"
+            log(
+                f"debug: {request.method} {request.url} (authorization: {auth}) "
+                f"-> {response.status_code} in {took:.0f} ms"
+            )
 
+        hooks["request"] = [on_request]
         hooks["response"] = [on_response]
     return httpx.AsyncClient(
         timeout=httpx.Timeout(TOTAL_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),

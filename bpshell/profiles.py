@@ -21,7 +21,7 @@ from bpshell.errors import (
     ProfileNotFoundError,
     UsageError,
 )
-from bpshell.render import Result, clean, table, workspace_label
+from bpshell.render import Result, clean, column_widths, table, table_row, workspace_label
 from bpshell.tokens import KeyringUnavailable, mask, read_token
 
 if TYPE_CHECKING:
@@ -183,60 +183,88 @@ async def _verify_resolved(resolved: Resolved, env: Env) -> Verification:
 async def run_list(options: ListOptions, opts: GlobalOptions, env: Env) -> Result:
     """Every profile; with --verify, every one checked against the API at the same time."""
     config = env.config.load()
-    names = sorted(config.profiles)
     active = config.active()
     tokens: dict[str, str | None] = {}
     if options.verify or options.display_token:
         tokens = await _read_tokens(config, env)
-    checks: dict[str, Verification] = {}
-    if options.verify:
-        checks = await _verify_all(config, tokens, options, env)
-    rows: list[dict[str, Any]] = []
-    for name in names:
-        profile = config.profiles[name]
-        row: dict[str, Any] = {
-            "name": name,
-            "workspaceId": profile.workspaceId,
-            "workspaceName": profile.workspaceName,
-            "apiUrl": profile.apiUrl,
-            "active": name == active,
-            "tokenStorage": "file" if profile.token is not None else "keyring",
-        }
-        if options.display_token:
-            row["token"] = tokens.get(name)
-        if options.verify:
-            check = checks[name]
-            row.update(authenticated=check.ok, status=check.status, error=check.reason)
-        rows.append(row)
-    failed = any(not row["authenticated"] for row in rows) if options.verify else False
-    status = ExitStatus.FAILURE if failed else ExitStatus.OK
+    rows = [
+        _row(name, config.profiles[name], name == active, tokens, options)
+        for name in sorted(config.profiles)
+    ]
     if not rows:
         env.err("No profiles. Log in with: bp login")
-    return Result(rows, _list_text(rows, options, checks) if rows else "", status)
-
-
-def _list_text(
-    rows: list[dict[str, Any]], options: ListOptions, checks: dict[str, Verification]
-) -> str:
-    headers = ["", "NAME", "WORKSPACE", "API URL"]
-    if options.display_token:
-        headers.append("TOKEN")
-    if options.verify:
-        headers.append("AUTHENTICATED")
-    cells = []
+        return Result([], "")
+    headers = ["", "NAME", "WORKSPACE", "API URL"] + (["TOKEN"] if options.display_token else [])
+    cells = {row["name"]: _cells(row, options) for row in rows}
+    if not options.verify:
+        return Result(rows, table(headers, list(cells.values())))
+    live = (
+        _LiveRows(env, [*headers, "AUTHENTICATED"], cells)
+        if env.stdout.isatty() and not opts.json
+        else None
+    )
+    checks = await _verify_all(config, tokens, options, env, live)
     for row in rows:
-        line = [
-            "*" if row["active"] else "",
-            row["name"],
-            workspace_label(row["workspaceName"], row["workspaceId"]),
-            row["apiUrl"],
-        ]
-        if options.display_token:
-            line.append(row["token"] or "(missing)")
-        if options.verify:
-            line.append(_authenticated(checks[row["name"]]).lower())
-        cells.append(line)
-    return table(headers, cells)
+        check = checks[row["name"]]
+        row.update(authenticated=check.ok, status=check.status, error=check.reason)
+    status = ExitStatus.OK if all(c.ok for c in checks.values()) else ExitStatus.FAILURE
+    if live is not None:
+        return Result(rows, "", status)
+    lines = [[*cells[r["name"]], _authenticated(checks[r["name"]]).lower()] for r in rows]
+    return Result(rows, table([*headers, "AUTHENTICATED"], lines), status)
+
+
+def _row(
+    name: str, profile: Profile, active: bool, tokens: dict[str, str | None], options: ListOptions
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "name": name,
+        "workspaceId": profile.workspaceId,
+        "workspaceName": profile.workspaceName,
+        "apiUrl": profile.apiUrl,
+        "active": active,
+        "tokenStorage": "file" if profile.token is not None else "keyring",
+    }
+    if options.display_token:
+        row["token"] = tokens.get(name)
+    return row
+
+
+def _cells(row: dict[str, Any], options: ListOptions) -> list[str]:
+    line = [
+        "*" if row["active"] else "",
+        row["name"],
+        workspace_label(row["workspaceName"], row["workspaceId"]),
+        row["apiUrl"],
+    ]
+    if options.display_token:
+        line.append(row["token"] or "(missing)")
+    return line
+
+
+class _LiveRows:
+    """On a terminal: the header at once, each row as its check finishes, a progress line."""
+
+    def __init__(self, env: Env, headers: list[str], cells: dict[str, list[str]]) -> None:
+        self._env = env
+        self._cells = cells
+        self._widths = column_widths([headers[:-1], *cells.values()])
+        self._done = 0
+        env.out(table_row(headers, self._widths))
+        self._progress()
+
+    def add(self, name: str, verification: Verification) -> None:
+        self._done += 1
+        self._env.stderr.write("\r\x1b[K")
+        row = [*self._cells[name], _authenticated(verification).lower()]
+        self._env.out(table_row(row, self._widths))
+        self._progress()
+
+    def _progress(self) -> None:
+        left = len(self._cells) - self._done
+        text = f"\rVerifying… {self._done}/{len(self._cells)}" if left else "\r\x1b[K"
+        self._env.stderr.write(text)
+        self._env.stderr.flush()
 
 
 async def _read_tokens(config: ConfigFile, env: Env) -> dict[str, str | None]:
@@ -254,23 +282,26 @@ async def _read_tokens(config: ConfigFile, env: Env) -> dict[str, str | None]:
 
 
 async def _verify_all(
-    config: ConfigFile, tokens: dict[str, str | None], options: ListOptions, env: Env
+    config: ConfigFile,
+    tokens: dict[str, str | None],
+    options: ListOptions,
+    env: Env,
+    live: _LiveRows | None,
 ) -> dict[str, Verification]:
     import anyio
 
     limiter = anyio.CapacityLimiter(options.concurrency)
     results: dict[str, Verification] = {}
-    progress = _Progress(env, len(config.profiles))
 
     async def check(name: str, profile: Profile) -> None:
         async with limiter:
             results[name] = await _check_one(profile, tokens.get(name), options.timeout, env)
-        progress.step(name, results[name])
+        if live is not None:
+            live.add(name, results[name])
 
     async with anyio.create_task_group() as group:
         for name, profile in config.profiles.items():
             group.start_soon(check, name, profile)
-    progress.done()
     return results
 
 
@@ -291,27 +322,6 @@ async def _check_one(profile: Profile, token: str | None, seconds: float, env: E
         return await verify(env.api(api_url, token), profile.workspaceId)
     error = ApiTimeoutError(f"{api_url} did not answer within {seconds:g} s")
     return Verification("timeout", error=error)
-
-
-class _Progress:
-    """A one-line progress count on a terminal's stderr; silent otherwise."""
-
-    def __init__(self, env: Env, total: int) -> None:
-        self._env = env
-        self._total = total
-        self._count = 0
-        self._live = env.stderr.isatty() and total > 1
-
-    def step(self, name: str, verification: Verification) -> None:
-        self._count += 1
-        if self._live:
-            self._env.stderr.write(f"\rVerifying profiles… {self._count}/{self._total}")
-            self._env.stderr.flush()
-
-    def done(self) -> None:
-        if self._live:
-            self._env.stderr.write("\r\x1b[K")
-            self._env.stderr.flush()
 
 
 async def run_use(options: NameOptions, opts: GlobalOptions, env: Env) -> Result:

@@ -30,13 +30,19 @@ def clean(text: str) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Left-aligned columns separated by two spaces; cells are cleaned."""
-    cells = [[clean(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in [list(headers), *cells]) for i in range(len(headers))]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in [headers, *cells]
-    ]
-    return "\n".join(lines)
+    widths = column_widths([headers, *rows])
+    return "\n".join(table_row(row, widths) for row in [headers, *rows])
+
+
+def column_widths(rows: Sequence[Sequence[str]]) -> list[int]:
+    """The width of each column, for rows written one at a time by :func:`table_row`."""
+    return [max(len(clean(row[i])) for row in rows) for i in range(len(rows[0]))]
+
+
+def table_row(cells: Sequence[str], widths: Sequence[int]) -> str:
+    """One row padded to ``widths``; cells past the last width are written as they are."""
+    padded = [clean(c).ljust(w) for c, w in zip(cells, widths, strict=False)]
+    return "  ".join(padded + [clean(c) for c in cells[len(widths) :]]).rstrip()
 
 
 def to_json(data: Any) -> str:
