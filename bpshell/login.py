@@ -23,7 +23,7 @@ from bpshell.config import (
 from bpshell.env import Env
 from bpshell.errors import ApiError, BpError, ExitStatus, UsageError
 from bpshell.render import Result, clean, workspace_label
-from bpshell.tokens import KeyringUnavailable, Storage, read_token, save_token
+from bpshell.tokens import KeyringUnavailable, Storage, forget_token, read_token, save_token
 
 ARGV_TOKEN_HINT = (
     "hint: --token - (reads stdin) or BP_TOKEN keeps the token out of shell history "
@@ -224,7 +224,7 @@ async def _save(
             await _restore(env, target.name, previous)
         raise
     if storage == "file" and (old is None or old.token is None) and previous is not None:
-        await _forget(env, target.name)
+        await forget_token(env.tokens, target.name, env.err)
     return storage
 
 
@@ -236,19 +236,6 @@ async def _restore(env: Env, name: str, previous: str | None) -> None:
             await env.tokens.set(name, previous)
     except KeyringUnavailable as exc:
         env.err(f"warning: could not restore the keyring entry of profile {name}: {exc.message}")
-
-
-async def _forget(env: Env, name: str) -> bool:
-    """Delete the keyring entry of ``name``; False (with a warning) when the keyring failed."""
-    try:
-        await env.tokens.delete(name)
-    except KeyringUnavailable as exc:
-        env.err(
-            f'warning: the token of profile "{name}" may still be in the keyring ({exc.message}); '
-            f"remove it with: secret-tool clear service botpress-cli username {name}"
-        )
-        return False
-    return True
 
 
 async def run_logout(options: LogoutOptions, opts: GlobalOptions, env: Env) -> Result:
@@ -271,7 +258,7 @@ async def run_logout(options: LogoutOptions, opts: GlobalOptions, env: Env) -> R
     cleared = True
     for name, profile in removed.items():
         if profile.token is None:
-            cleared = await _forget(env, name) and cleared
+            cleared = await forget_token(env.tokens, name, env.err) and cleared
     lines = [_logout_line(name, profile) for name, profile in removed.items()]
     if "BP_TOKEN" in env.environ:
         env.err(

@@ -22,7 +22,7 @@ from bpshell.errors import (
     UsageError,
 )
 from bpshell.render import Result, clean, column_widths, table, table_row, workspace_label
-from bpshell.tokens import KeyringUnavailable, mask, read_token
+from bpshell.tokens import KeyringUnavailable, forget_token, mask, read_token
 
 if TYPE_CHECKING:
     from bpshell.api import Verification
@@ -419,9 +419,8 @@ async def run_rm(options: NameOptions, opts: GlobalOptions, env: Env) -> Result:
     removed = env.config.update(change)
     status = ExitStatus.OK
     if removed.token is None:
-        from bpshell.login import _forget
-
-        status = ExitStatus.OK if await _forget(env, name) else ExitStatus.FAILURE
+        forgotten = await forget_token(env.tokens, name, env.err)
+        status = ExitStatus.OK if forgotten else ExitStatus.FAILURE
     return Result({"removed": name}, f'Removed profile "{clean(name)}" and its token', status)
 
 

@@ -171,3 +171,16 @@ async def save_token(
         warn(f"warning: {exc.message}; the token is stored in plain text in config.json (0600)")
         return "file"
     return "keyring"
+
+
+async def forget_token(store: TokenStore, name: str, warn: Callable[[str], None]) -> bool:
+    """Delete the keyring entry of ``name`` (gone already is fine); False when the keyring failed."""
+    try:
+        await store.delete(name)
+    except KeyringUnavailable as exc:
+        warn(
+            f'warning: the token of profile "{name}" may still be in the keyring ({exc.message}); '
+            f"remove it with: secret-tool clear service {SERVICE} username {name}"
+        )
+        return False
+    return True
