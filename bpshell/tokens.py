@@ -174,7 +174,7 @@ async def save_token(
 
 
 async def forget_token(store: TokenStore, name: str, warn: Callable[[str], None]) -> bool:
-    """Delete the keyring entry of ``name`` (gone already is fine); False when the keyring failed."""
+    """Delete the keyring entry of ``name`` (already gone is fine); False if the keyring failed."""
     try:
         await store.delete(name)
     except KeyringUnavailable as exc:
