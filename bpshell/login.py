@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bpshell.api import ApiClient, Verification, Workspace, app_url, tokens_page, verify
+from bpshell.cache import drop_workspaces
 from bpshell.commands import GlobalOptions, LoginOptions, LogoutOptions
 from bpshell.config import (
     DEFAULT_API_URL,
@@ -65,6 +66,7 @@ async def run_login(options: LoginOptions, opts: GlobalOptions, env: Env) -> Res
         raise await _explained(verification, client)
     assert verification.workspace is not None and verification.account is not None
     storage = await _save(target, token, verification.workspace, options, env)
+    drop_workspaces(env.home, target.name)
     label = workspace_label(verification.workspace.name, workspace_id)
     email = clean(verification.account.email)
     return Result(
@@ -257,6 +259,7 @@ async def run_logout(options: LogoutOptions, opts: GlobalOptions, env: Env) -> R
     removed = env.config.update(change) if env.config.exists() else {}
     cleared = True
     for name, profile in removed.items():
+        drop_workspaces(env.home, name)
         if profile.token is None:
             cleared = await forget_token(env.tokens, name, env.err) and cleared
     lines = [_logout_line(name, profile) for name, profile in removed.items()]

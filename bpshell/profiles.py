@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bpshell.cache import drop_workspaces
 from bpshell.commands import ActiveOptions, GlobalOptions, ListOptions, NameOptions, RenameOptions
 from bpshell.config import DEFAULT_API_URL, ConfigFile, Profile, check_api_url, check_profile_name
 from bpshell.env import Env
@@ -417,6 +418,7 @@ async def run_rm(options: NameOptions, opts: GlobalOptions, env: Env) -> Result:
         return config.profiles.pop(name)
 
     removed = env.config.update(change)
+    drop_workspaces(env.home, name)
     status = ExitStatus.OK
     if removed.token is None:
         forgotten = await forget_token(env.tokens, name, env.err)
@@ -454,6 +456,7 @@ async def run_rename(options: RenameOptions, opts: GlobalOptions, env: Env) -> R
         raise
     if token is not None:
         await _safely(env.tokens.delete, old)
+    drop_workspaces(env.home, old)
     return Result({"renamed": old, "to": new}, f'Renamed profile "{clean(old)}" to "{new}"')
 
 
