@@ -6,8 +6,6 @@ Precedence, for each value: flag > ``BP_*`` variable > named profile (``-p``/``B
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -452,10 +450,10 @@ async def run_rename(options: RenameOptions, opts: GlobalOptions, env: Env) -> R
         env.config.update(change)
     except BpError:
         if token is not None:
-            await _safely(env.tokens.delete, new)
+            await forget_token(env.tokens, new, env.err)
         raise
     if token is not None:
-        await _safely(env.tokens.delete, old)
+        await forget_token(env.tokens, old, env.err)
     drop_workspaces(env.home, old)
     return Result({"renamed": old, "to": new}, f'Renamed profile "{clean(old)}" to "{new}"')
 
@@ -470,10 +468,3 @@ async def _move_token(env: Env, old: str, new: str) -> str | None:
             f"cannot move the token in the keyring: {exc.message}", "nothing was changed"
         ) from None
     return token
-
-
-async def _safely(call: Callable[[str], Any], name: str) -> None:
-    try:
-        await call(name)
-    except KeyringUnavailable as exc:
-        print(f"warning: {exc.message}", file=sys.stderr)
