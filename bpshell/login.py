@@ -105,7 +105,7 @@ def _given_token(options: LoginOptions, opts: GlobalOptions, env: Env) -> str | 
             raise UsageError("--token -: stdin was empty", "pipe the token into bp login --token -")
         return check_token(text)
     if options.token is not None:
-        if env.interactive and not opts.confirm and not opts.json:
+        if not opts.confirm and not env.environ.get("CI"):
             env.err(ARGV_TOKEN_HINT)
         return check_token(options.token)
     from_env = env.environ.get("BP_TOKEN")
