@@ -205,6 +205,7 @@ class ConfigStore:
         """Apply ``change`` to the current config under the lock and save it if it changed."""
         self._make_home()
         with self._locked():
+            self._sweep()
             config = self.load()
             before = config.to_json()
             result = change(config)
@@ -213,9 +214,17 @@ class ConfigStore:
                 self._write(after)
         return result
 
+    def _sweep(self) -> None:
+        """Remove temporary files of writers killed mid-write (under the lock, none is live)."""
+        for leftover in self.home.glob(f".{CONFIG_NAME}.*.tmp"):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
     def _make_home(self) -> None:
         try:
-            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not self.home.is_dir():
+                self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.chmod(self.home, 0o700)
         except OSError as exc:
             raise StorageError(
                 f"cannot create {self.home}: {exc.strerror}", "choose another --botpressHome"
