@@ -8,6 +8,7 @@ overall deadline; redirects are never followed, so a token is never sent to anot
 from __future__ import annotations
 
 import random
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -100,8 +101,11 @@ def tokens_page(api_url: str) -> str:
     return TOKENS_PAGE if app == "https://app.botpress.cloud" else f"{app}/profile/tokens"
 
 
-def new_http_client(debug: Callable[[str], None] | None = None) -> httpx.AsyncClient:
-    """The one HTTP client of a run (or a shell session)."""
+def new_http_client(
+    debug: Callable[[str], None] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """The one HTTP client of a run (or a shell session); ``transport`` is for tests."""
     hooks: dict[str, list[Callable[..., Any]]] = {}
     if debug is not None:
         log = debug
@@ -126,6 +130,7 @@ def new_http_client(debug: Callable[[str], None] | None = None) -> httpx.AsyncCl
         headers={"user-agent": USER_AGENT, "accept": "application/json"},
         event_hooks=hooks,
         trust_env=False,
+        transport=transport,
     )
 
 
@@ -181,7 +186,10 @@ class ApiClient:
             next_token = page.meta.nextToken
             if not next_token:
                 return found
-        raise BadResponseError(f"{self.api_url} kept paginating workspaces past {MAX_PAGES} pages")
+        raise BadResponseError(
+            f"{self.api_url} kept paginating workspaces past {MAX_PAGES} pages",
+            "check the API URL; the server does not behave like Botpress Cloud",
+        )
 
     async def list_bots(self, workspace_id: str) -> list[Bot]:
         """``listBots`` of a workspace, first page."""
@@ -233,8 +241,10 @@ async def _send(request: Awaitable[httpx.Response], api_url: str) -> httpx.Respo
         raise ApiTimeoutError(
             f"{api_url} did not answer in time", "check your network or try again later"
         ) from None
-    except httpx.RemoteProtocolError as exc:
-        raise NetworkError(f"the connection to {api_url} broke ({exc})", "try again") from None
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        raise NetworkError(
+            f"the connection to {api_url} broke ({_network_reason(exc)})", "try again"
+        ) from None
     except httpx.HTTPError as exc:
         raise NetworkError(
             f"cannot reach {api_url} ({_network_reason(exc)})",
@@ -243,14 +253,21 @@ async def _send(request: Awaitable[httpx.Response], api_url: str) -> httpx.Respo
 
 
 def _network_reason(exc: httpx.HTTPError) -> str:
+    chain: list[BaseException] = []
     cause: BaseException | None = exc
-    while cause is not None and cause.__cause__ is not None:
-        cause = cause.__cause__
-    text = str(cause or exc)
-    if "Connection refused" in text or "ConnectionRefused" in type(cause).__name__:
+    while cause is not None and cause not in chain and len(chain) < 10:
+        chain.append(cause)  # httpcore and anyio chain implicitly: follow __context__ too
+        cause = cause.__cause__ or cause.__context__
+    texts = " ".join(str(item) for item in chain)
+    if any(isinstance(item, ConnectionRefusedError) for item in chain):
         return "connection refused"
-    if "Name or service not known" in text or "nodename nor servname" in text:
+    if any(isinstance(item, ConnectionResetError) for item in chain):
+        return "connection reset"
+    if any(isinstance(item, socket.gaierror) for item in chain) or (
+        "Name or service not known" in texts or "nodename nor servname" in texts
+    ):
         return "unknown host"
+    text = str(chain[-1]) or str(exc)
     return text.splitlines()[0][:120] if text else type(exc).__name__
 
 

@@ -214,6 +214,19 @@ class ConfigStore:
                 self._write(after)
         return result
 
+    def create(self) -> bool:
+        """Write an empty config.json if there is none; whether it did.
+
+        Used after the first-run import of the official CLI's files, so that it runs once
+        even when nothing could be imported.
+        """
+        self._make_home()
+        with self._locked():
+            if self.path.exists():
+                return False
+            self._write(ConfigFile().to_json())
+        return True
+
     def _sweep(self) -> None:
         """Remove temporary files of writers killed mid-write (under the lock, none is live)."""
         for leftover in self.home.glob(f".{CONFIG_NAME}.*.tmp"):
@@ -235,7 +248,10 @@ class ConfigStore:
         try:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            raise StorageError(f"cannot lock {self.path}: {exc.strerror}") from None
+            raise StorageError(
+                f"cannot lock {self.path}: {exc.strerror}",
+                f"check that {self.home} is writable; nothing was changed",
+            ) from None
         try:
             deadline = time.monotonic() + LOCK_TIMEOUT_S
             while True:

@@ -225,7 +225,10 @@ async def _save(
         if storage == "keyring":
             await _restore(env, target.name, previous)
         raise
-    if storage == "file" and (old is None or old.token is None) and previous is not None:
+    # --insecure-storage never reads the keyring, but a profile without a file token had its
+    # token there: that copy must go too.
+    in_keyring = previous is not None or (old is not None and old.token is None)
+    if storage == "file" and in_keyring:
         await forget_token(env.tokens, target.name, env.err)
     return storage
 

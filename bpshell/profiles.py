@@ -107,10 +107,12 @@ def _valid_name(name: str) -> bool:
     return True
 
 
-def _authenticated(verification: Verification) -> str:
+def _authenticated(verification: Verification, lower: bool = False) -> str:
+    """``Yes``, ``No (reason)`` or ``Unknown (reason)``; ``lower`` lowercases the word only."""
+    word = "Yes" if verification.ok else "No" if verification.rejected else "Unknown"
+    word = word.lower() if lower else word
     if verification.ok:
-        return "Yes"
-    word = "No" if verification.rejected else "Unknown"
+        return word
     return f"{word} ({clean(verification.reason or verification.status)})"
 
 
@@ -209,7 +211,7 @@ async def run_list(options: ListOptions, opts: GlobalOptions, env: Env) -> Resul
     status = ExitStatus.OK if all(c.ok for c in checks.values()) else ExitStatus.FAILURE
     if live is not None:
         return Result(rows, "", status)
-    lines = [[*cells[r["name"]], _authenticated(checks[r["name"]]).lower()] for r in rows]
+    lines = [[*cells[r["name"]], _authenticated(checks[r["name"]], lower=True)] for r in rows]
     return Result(rows, table([*headers, "AUTHENTICATED"], lines), status)
 
 
@@ -255,7 +257,7 @@ class _LiveRows:
     def add(self, name: str, verification: Verification) -> None:
         self._done += 1
         self._env.stderr.write("\r\x1b[K")
-        row = [*self._cells[name], _authenticated(verification).lower()]
+        row = [*self._cells[name], _authenticated(verification, lower=True)]
         self._env.out(table_row(row, self._widths))
         self._progress()
 
@@ -430,6 +432,8 @@ async def run_rename(options: RenameOptions, opts: GlobalOptions, env: Env) -> R
     config = env.config.load()
     if old not in config.profiles:
         raise _unknown(old, config)
+    if new == old:  # not "already exists, remove it first": that would remove this very profile
+        return Result({"renamed": old, "to": new}, f'Profile "{new}" already has that name')
     if new in config.profiles:
         raise BpError(
             f'a profile named "{new}" already exists', f"remove it first: bp profiles rm {new}"

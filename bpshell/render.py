@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bpshell.errors import BpError, ExitStatus
+
+_URL_START = re.compile(r"[a-z][a-z0-9+.-]*://")
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ def error_line(error: BpError) -> str:
 
 
 def _sentence(text: str) -> str:
+    if _URL_START.match(text):  # "Http://…" would be a different, wrong URL
+        return text
     return text[:1].upper() + text[1:]
 
 

@@ -77,7 +77,9 @@ class ScriptedPrompter:
     async def secret(self, label: str) -> str:
         return str(self._next("secret", label))
 
-    async def choose(self, label: str, choices: Sequence[tuple[str, str]], default: str | None) -> str:
+    async def choose(
+        self, label: str, choices: Sequence[tuple[str, str]], default: str | None
+    ) -> str:
         answer = self._next("choose", label)
         return str(answer(choices) if callable(answer) else answer)
 
@@ -185,3 +187,36 @@ def bp_process(
         cwd=ROOT,
     )
     return Outcome(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def fresh_sandbox() -> Iterator[Sandbox]:
+    """A sandbox of the test's own (slow, faulty, or a redirect target), stopped after the test.
+
+    Stopping drops pending delayed answers at once, so a slow request never outlives its test
+    and skews the shared sandbox's stats.
+    """
+    with Sandbox() as server:
+        yield server
+
+
+def closed_port_url() -> str:
+    """``http://127.0.0.1:PORT`` where nothing listens: connecting is refused."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def seed(bp: Bp, config: Mapping[str, Any], keyring: Mapping[str, str] | None = None) -> bytes:
+    """Write ``config`` as config.json (0600 in a 0700 home) and put ``keyring`` entries in
+    ``bp.tokens``, as earlier runs would have left them; returns the bytes written."""
+    bp.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data = (json.dumps(config, indent=2) + "\n").encode()
+    bp.config_path.write_bytes(data)
+    bp.config_path.chmod(0o600)
+    entries: dict[str, str] = bp.tokens.entries  # type: ignore[attr-defined]
+    entries.update(keyring or {})
+    return data

@@ -1,0 +1,208 @@
+"""``bp logout``: what it removes (keyring entry, file token, profile), and what it says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN
+from bpshell.tokens import InMemoryTokens
+from tests.conftest import Bp, seed
+
+URL = "https://api.botpress.cloud"
+BP_TOKEN_NOTE = (
+    "note: BP_TOKEN is set in this environment, so commands still use that token; "
+    "bp cannot log it out. Run: unset BP_TOKEN\n"
+)
+
+
+def entries(bp: Bp) -> dict[str, str]:
+    store = bp.tokens
+    assert isinstance(store, InMemoryTokens)
+    return store.entries
+
+
+def two_profiles(bp: Bp) -> None:
+    """``default`` (active, token in the keyring) and ``ci`` (token in the file)."""
+    seed(
+        bp,
+        {
+            "version": 1,
+            "activeProfile": "default",
+            "profiles": {
+                "default": {"apiUrl": URL, "workspaceId": "ws_acme", "workspaceName": "acme"},
+                "ci": {"apiUrl": URL, "workspaceId": "ws_initech", "token": BOB_TOKEN},
+            },
+        },
+        {"default": ALICE_TOKEN, "unrelated": "bp_pat_unrelated"},
+    )
+
+
+DEFAULT_LINE = (
+    'Logged out of profile "default" (acme (ws_acme)): removed its token from the keyring, '
+    "its workspace ID and API URL\n"
+)
+CI_LINE = (
+    'Logged out of profile "ci" (ws_initech): removed its token from config.json, '
+    "its workspace ID and API URL\n"
+)
+CI_LEFT = {"ci": {"apiUrl": URL, "workspaceId": "ws_initech", "token": BOB_TOKEN}}
+DEFAULT_LEFT = {"default": {"apiUrl": URL, "workspaceId": "ws_acme", "workspaceName": "acme"}}
+
+
+@pytest.mark.parametrize(
+    ("words", "out", "active", "profiles", "keyring"),
+    [
+        pytest.param(
+            ("logout",),
+            DEFAULT_LINE,
+            None,
+            CI_LEFT,
+            {"unrelated": "bp_pat_unrelated"},
+            id="active-profile",
+        ),
+        pytest.param(
+            ("logout", "-p", "ci"),
+            CI_LINE,
+            "default",
+            DEFAULT_LEFT,
+            {"default": ALICE_TOKEN, "unrelated": "bp_pat_unrelated"},
+            id="named-profile-after",
+        ),
+        pytest.param(
+            ("--profile", "ci", "logout"),
+            CI_LINE,
+            "default",
+            DEFAULT_LEFT,
+            {"default": ALICE_TOKEN, "unrelated": "bp_pat_unrelated"},
+            id="named-profile-before",
+        ),
+        pytest.param(
+            ("logout", "-p", "default"),
+            DEFAULT_LINE,
+            None,
+            CI_LEFT,
+            {"unrelated": "bp_pat_unrelated"},
+            id="named-active-profile",
+        ),
+        pytest.param(
+            ("logout", "--all"),
+            DEFAULT_LINE + CI_LINE,
+            None,
+            {},
+            {"unrelated": "bp_pat_unrelated"},
+            id="all",
+        ),
+    ],
+)
+def test_logout_removes_every_copy_of_the_token(
+    bp: Bp,
+    words: tuple[str, ...],
+    out: str,
+    active: str | None,
+    profiles: dict[str, Any],
+    keyring: dict[str, str],
+) -> None:
+    two_profiles(bp)
+    result = bp(*words)
+    assert (result.code, result.out, result.err) == (0, out, "")
+    assert bp.config() == {"version": 1, "activeProfile": active, "profiles": profiles}
+    assert entries(bp) == keyring
+
+
+def test_logout_json(bp: Bp) -> None:
+    two_profiles(bp)
+    result = bp("logout", "--all", "--json")
+    assert (result.code, result.err) == (0, "")
+    assert result.json() == {
+        "removed": [
+            {"profile": "default", "workspaceId": "ws_acme", "tokenStorage": "keyring"},
+            {"profile": "ci", "workspaceId": "ws_initech", "tokenStorage": "file"},
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        pytest.param(None, ("logout",), id="no-config"),
+        pytest.param(None, ("logout", "--all"), id="no-config-all"),
+        pytest.param(None, ("logout", "-p", "prod"), id="no-config-named"),
+        pytest.param(
+            {"version": 1, "activeProfile": None, "profiles": {}}, ("logout",), id="empty-config"
+        ),
+        pytest.param(
+            {
+                "version": 1,
+                "activeProfile": "gone",
+                "profiles": {"other": {"apiUrl": URL, "workspaceId": "ws_acme"}},
+            },
+            ("logout",),
+            id="active-profile-missing",
+        ),
+        pytest.param(
+            {
+                "version": 1,
+                "activeProfile": None,
+                "profiles": {"other": {"apiUrl": URL, "workspaceId": "ws_acme"}},
+            },
+            ("logout", "-p", "prod"),
+            id="unknown-named",
+        ),
+    ],
+)
+def test_nothing_to_remove_is_a_quiet_success(
+    bp: Bp, config: dict[str, Any] | None, words: tuple[str, ...]
+) -> None:
+    before = seed(bp, config) if config is not None else None
+    result = bp(*words)
+    assert (result.code, result.out, result.err) == (0, "", "Not logged in; nothing to remove.\n")
+    if before is None:
+        assert not bp.home.exists()
+    else:
+        assert bp.config()["profiles"] == config["profiles"]  # type: ignore[index]
+
+
+def test_logout_with_bp_token_set_points_at_the_variable(bp: Bp) -> None:
+    two_profiles(bp)
+    result = bp("logout", env={"BP_TOKEN": ALICE_TOKEN})
+    assert (result.code, result.out, result.err) == (0, DEFAULT_LINE, BP_TOKEN_NOTE)
+    assert entries(bp) == {"unrelated": "bp_pat_unrelated"}
+
+
+def test_logout_with_only_bp_token_set(bp: Bp) -> None:
+    result = bp("logout", env={"BP_TOKEN": ALICE_TOKEN})
+    assert (result.code, result.out, result.err) == (0, "", BP_TOKEN_NOTE)
+
+
+def test_logout_when_the_keyring_fails_says_so_and_exits_1(home: Path) -> None:
+    bp = Bp(home, tokens=InMemoryTokens(broken="the keyring did not answer within 3 s"))
+    seed(
+        bp,
+        {
+            "version": 1,
+            "activeProfile": "default",
+            "profiles": {"default": {"apiUrl": URL, "workspaceId": "ws_acme"}},
+        },
+    )
+    result = bp("logout")
+    assert (result.code, result.out) == (
+        1,
+        'Logged out of profile "default" (ws_acme): removed its token from the keyring, '
+        "its workspace ID and API URL\n",
+    )
+    assert result.err == (
+        'warning: the token of profile "default" may still be in the keyring '
+        "(the keyring did not answer within 3 s); "
+        "remove it with: secret-tool clear service botpress-cli username default\n"
+    )
+    assert bp.config() == {"version": 1, "activeProfile": None, "profiles": {}}
+
+
+def test_logout_then_active_says_not_logged_in(bp: Bp) -> None:
+    two_profiles(bp)
+    assert bp("logout", "--all").code == 0
+    result = bp("profiles", "active")
+    assert (result.code, result.out, result.err) == (1, "", "Not logged in. Run: bp login\n")
