@@ -1,0 +1,438 @@
+"""What the interactive shell knows between commands, kept fresh in the background.
+
+A :class:`Session` holds, in memory only, the credentials in force (:class:`View`, from
+config.json), the result of checking them (:class:`Auth`) and the completion data. Its
+background tasks run in a task group beside the prompt and only update that memory, then call
+``on_change`` (the prompt's ``invalidate``):
+
+* every :data:`POLL_S` seconds, and before and after each command, a cheap ``os.stat`` of
+  config.json; when it changed (this shell or another process), the view is reloaded;
+* when the view's key changes (a switch: profile, API URL, workspace or file token), the
+  running check is cancelled and a new one starts (``verify`` of the resolved credentials);
+* the active profile's workspaces are loaded from the disk cache (in a thread) and fetched
+  from the API when missing or stale, always after a login in this shell; a profile named on
+  the line (``-p``) is loaded from disk on request. In memory they are keyed by (profile,
+  API URL) and dropped when that profile's API URL or file token changes.
+
+Failures never reach the prompt: expected errors become state (``✗ reason``), anything else is
+one warning line.
+
+Start-up: with ``ui_ready``, the first frame's view is a plain-JSON peek at config.json (no
+pydantic), and nothing else happens until the prompt has been drawn; then the heavy modules
+(pydantic models, httpx) are imported in a worker thread and the real state is loaded. A
+keystroke typed meanwhile is handled at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.abc
+
+from bpshell.cache import STALE_AFTER_S, cache_path, read_workspaces
+from bpshell.commands import GlobalOptions
+from bpshell.completion import CompletionData, Key, SearchIndex, ShellCompleter
+from bpshell.env import Env
+from bpshell.errors import BpError
+from bpshell.render import workspace_label
+from bpshell.toolbar import Auth, View
+
+if TYPE_CHECKING:
+    from bpshell.config import ConfigFile
+
+POLL_S = 1.0
+RETRY_AFTER_FAILURE_S = 30.0
+DEFAULT_API_URL = "https://api.botpress.cloud"  # config.DEFAULT_API_URL, without pydantic
+HEAVY_MODULES = ("bpshell.config", "bpshell.profiles", "bpshell.workspaces", "bpshell.api")
+
+Stamp = tuple[int, int, int] | None
+
+
+def stamp(path: Path) -> Stamp:
+    """What changes when a file is rewritten (or appears, or goes): mtime, size, inode."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+
+class _Discard(io.StringIO):
+    """A stream that forgets what is written (background chatter has nowhere to go)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+class _NoTokens:
+    """A token store with nothing in it: resolving the view never touches the keyring."""
+
+    async def get(self, profile: str) -> str | None:
+        return None
+
+    async def set(self, profile: str, token: str) -> None:
+        raise BpError("read-only")
+
+    async def delete(self, profile: str) -> bool:
+        return False
+
+
+def _quiet(env: Env, **changes: Any) -> Env:
+    fields: dict[str, Any] = {
+        "environ": env.environ,
+        "home": env.home,
+        "interactive": False,
+        "tokens": env.tokens,
+        "prompter": env.prompter,
+        "stdin_stream": io.StringIO(),
+        "stdout_stream": _Discard(),
+        "stderr_stream": _Discard(),
+    }
+    fields.update(changes)
+    return Env(**fields)
+
+
+def _import_heavy() -> None:
+    for name in HEAVY_MODULES:
+        importlib.import_module(name)
+
+
+def peek(
+    path: Path, environ: Mapping[str, str], profile: str | None
+) -> tuple[View, dict[str, tuple[str, str]]]:
+    """The first frame's view, and each profile's (API URL, label), from config.json as plain JSON.
+
+    No validation and no pydantic; the same precedence as :func:`bpshell.profiles.resolve`,
+    for display only: the real reload replaces both moments later. Anything odd reads as empty.
+    """
+    override = environ.get("BP_API_URL")
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read(1 << 20))
+        profiles = {
+            str(name): (
+                str(override or entry["apiUrl"]).rstrip("/"),
+                workspace_label(_text(entry.get("workspaceName")), str(entry["workspaceId"])),
+            )
+            for name, entry in data["profiles"].items()
+        }
+        name = profile or data.get("activeProfile")
+        entry = data["profiles"].get(name) if name in profiles else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return View(profile), {}
+    if entry is None:
+        return View(profile, api_url=override or DEFAULT_API_URL), profiles
+    workspace = environ.get("BP_WORKSPACE_ID") or entry["workspaceId"]
+    label = entry.get("workspaceName") if workspace == entry["workspaceId"] else None
+    return View(name, _text(workspace), _text(label), profiles[name][0]), profiles
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+async def check_auth(env: Env, opts: GlobalOptions) -> Auth:
+    """Check the credentials commands would use now; a value, never raised."""
+    from bpshell.api import verify
+    from bpshell.profiles import resolve
+
+    try:
+        resolved = await resolve(opts, env)
+    except BpError as exc:
+        return Auth("failed", exc.message)
+    if resolved.token is None:
+        return Auth("failed", "no token found" if resolved.profile else "not logged in")
+    if resolved.workspace_id is None:
+        return Auth("failed", "no workspace ID")
+    verification = await verify(env.api(resolved.api_url, resolved.token), resolved.workspace_id)
+    if verification.ok and verification.account is not None:
+        return Auth("ok", verification.account.email)
+    return Auth("failed", verification.reason or verification.status)
+
+
+class Session:
+    """The shell's live state; see the module docstring."""
+
+    def __init__(self, env: Env, opts: GlobalOptions, *, sandbox: bool = False) -> None:
+        self.opts = opts
+        self.home = env.home
+        self.sandbox = sandbox
+        self.view = View()
+        self.auth = Auth()
+        self.completer = ShellCompleter(want=self.want)
+        self.on_change: Callable[[], None] = lambda: None
+        self._env = _quiet(env)
+        self._view_env = _quiet(env, tokens=_NoTokens())
+        self._config_path = env.home / "config.json"
+        self._config_stamp: Stamp | bool = False
+        self._loaded = False
+        self._after_login = False
+        self._urls: dict[str, str] = {}
+        self._fingerprints: dict[str, int] = {}
+        self._profiles = SearchIndex(())
+        self._indexes: dict[Key, SearchIndex] = {}
+        self._index_stamps: dict[Key, Stamp] = {}
+        self._fetched_at: dict[Key, float] = {}
+        self._failed_at: dict[Key, float] = {}
+        self._busy: set[Key] = set()
+        self._refetch: set[Key] = set()
+        self._check_scope: anyio.CancelScope | None = None
+        self._group: anyio.abc.TaskGroup | None = None
+        self._warned: set[str] = set()
+
+    @property
+    def active_key(self) -> Key | None:
+        """(profile, API URL) of the credentials in force, when a profile is in force."""
+        if self.view.profile is None or self.view.api_url is None:
+            return None
+        return (self.view.profile, self.view.api_url)
+
+    async def run(
+        self,
+        *,
+        ui_ready: anyio.Event | None = None,
+        task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Load the state, report started, then watch config.json until cancelled.
+
+        With ``ui_ready``: report started with a peeked view at once, and load the real state
+        once the event is set (the prompt has been drawn).
+        """
+        try:
+            async with anyio.create_task_group() as group:
+                self._group = group
+                if ui_ready is not None:
+                    self._first_frame()
+                    task_status.started()
+                    await ui_ready.wait()
+                    await anyio.to_thread.run_sync(_import_heavy)
+                    await self.reload()
+                else:
+                    await self.reload()
+                    task_status.started()
+                while True:
+                    await anyio.sleep(POLL_S)
+                    await self.reload()
+                    self._ensure_active()
+        finally:
+            self._group = None
+            await self._env.aclose()
+
+    def _first_frame(self) -> None:
+        self.view, profiles = peek(self._config_path, self._env.environ, self.opts.profile)
+        self._urls = {name: url for name, (url, _) in profiles.items()}
+        self._profiles = SearchIndex((name, label) for name, (_, label) in profiles.items())
+        self._publish()
+
+    async def reload(self, force: bool = False) -> None:
+        """Re-read config.json if it changed (or when ``force``); handle a switch."""
+        from bpshell.profiles import resolve
+
+        current = stamp(self._config_path)
+        if current == self._config_stamp and not force:
+            return
+        self._config_stamp = current
+        try:
+            config = self._env.config.load()
+        except BpError as exc:
+            self._set_view(View(self.opts.profile, problem=exc.message))
+            return
+        self._read_profiles(config)
+        try:
+            resolved = await resolve(self.opts, self._view_env, config)
+        except BpError as exc:
+            self._set_view(View(self.opts.profile, problem=exc.message))
+            return
+        fingerprint = self._fingerprints.get(resolved.profile or "", 0)
+        self._set_view(
+            View(
+                resolved.profile,
+                resolved.workspace_id,
+                resolved.workspace_name,
+                resolved.api_url,
+                fingerprint=str(fingerprint),
+            )
+        )
+
+    async def after_command(self, path: tuple[str, ...], code: int) -> None:
+        """Catch up with what a command of this shell did (a login may have a new token)."""
+        self._after_login = path == ("login",) and code == 0
+        await self.reload(force=True)
+        key = self.active_key
+        if self._after_login and key is not None:  # not a switch: same key, maybe a new token
+            self._after_login = False
+            self._start_check()
+            self._ensure(key, fetch=True, force=True)
+        else:
+            self._ensure_active()
+
+    def want(self, key: Key) -> None:
+        """Completion needs ``key``'s workspaces: load them from disk (fetch if active)."""
+        self._ensure(key, fetch=key == self.active_key)
+
+    def _read_profiles(self, config: ConfigFile) -> None:
+        override = self._env.environ.get("BP_API_URL")
+        urls = {
+            name: (override or profile.apiUrl).rstrip("/")
+            for name, profile in config.profiles.items()
+        }
+        fingerprints = {
+            name: hash((profile.apiUrl, profile.token)) for name, profile in config.profiles.items()
+        }
+        for key in list(self._indexes):
+            name = key[0]
+            if urls.get(name) != key[1] or fingerprints.get(name) != self._fingerprints.get(name):
+                self._forget(key)
+        self._urls, self._fingerprints = urls, fingerprints
+        self._profiles = SearchIndex(
+            (name, workspace_label(p.workspaceName, p.workspaceId))
+            for name, p in config.profiles.items()
+        )
+
+    def _set_view(self, view: View) -> None:
+        switched = view.key != self.view.key or not self._loaded
+        self.view, self._loaded = view, True
+        if switched:
+            self._start_check()
+            key = self.active_key
+            if key is not None:
+                self._ensure(key, fetch=True, force=self._after_login)
+            self._after_login = False
+        self._publish()
+
+    def _publish(self) -> None:
+        urls = dict.fromkeys([DEFAULT_API_URL, *sorted(set(self._urls.values()))])
+        self.completer.data = CompletionData(
+            profiles=self._profiles,
+            profile_urls=dict(self._urls),
+            active=self.active_key,
+            workspaces=dict(self._indexes),
+            api_urls=tuple(urls),
+        )
+        self.on_change()
+
+    def _start_check(self) -> None:
+        if self._check_scope is not None:
+            self._check_scope.cancel()
+            self._check_scope = None
+        if self.view.problem is not None or (
+            self.view.profile is None and not self._env.environ.get("BP_TOKEN")
+        ):
+            self.auth = Auth()
+            return
+        self.auth = Auth("checking")
+        scope = anyio.CancelScope()
+        self._check_scope = scope
+        self._spawn("credentials check", self._check, scope, self.view.key)
+
+    async def _check(self, scope: anyio.CancelScope, key: object) -> None:
+        with scope:
+            auth = await check_auth(self._env, self.opts)
+            if key == self.view.key:
+                self.auth = auth
+                self.on_change()
+
+    def _ensure_active(self) -> None:
+        key = self.active_key
+        if key is not None:
+            self._ensure(key, fetch=True)
+
+    def _ensure(self, key: Key, *, fetch: bool, force: bool = False) -> None:
+        if key in self._busy:
+            if force:
+                self._refetch.add(key)
+            return
+        if not force and key in self._indexes:
+            fresh = time.time() - self._fetched_at.get(key, 0.0) <= STALE_AFTER_S
+            unchanged = stamp(cache_path(self.home, key[0])) == self._index_stamps.get(key)
+            if unchanged and (fresh or not fetch or self._failed_recently(key)):
+                return
+        self._busy.add(key)
+        self._spawn("workspace refresh", self._load, key, fetch, force)
+
+    def _failed_recently(self, key: Key) -> bool:
+        return time.monotonic() - self._failed_at.get(key, -1e9) < RETRY_AFTER_FAILURE_S
+
+    async def _load(self, key: Key, fetch: bool, force: bool) -> None:
+        try:
+            if not force:
+                await self._load_from_disk(key)
+                fresh = time.time() - self._fetched_at.get(key, 0.0) <= STALE_AFTER_S
+                if (key in self._indexes and fresh) or not fetch or self._failed_recently(key):
+                    return
+            await self._fetch(key)
+        finally:
+            self._busy.discard(key)
+        if key in self._refetch:
+            self._refetch.discard(key)
+            self._ensure(key, fetch=True, force=True)
+
+    async def _load_from_disk(self, key: Key) -> None:
+        profile, api_url = key
+        path = cache_path(self.home, profile)
+        found = stamp(path)
+        if found is None or (key in self._indexes and found == self._index_stamps.get(key)):
+            return
+        cached = await anyio.to_thread.run_sync(read_workspaces, self.home, profile)
+        if cached is None or cached.api_url != api_url or self._urls.get(profile) != api_url:
+            return
+        index = await anyio.to_thread.run_sync(SearchIndex, cached.workspaces)
+        self._keep(key, index, found, cached.fetched_at)
+
+    async def _fetch(self, key: Key) -> None:
+        from bpshell.profiles import resolve
+        from bpshell.workspaces import fetch_workspaces
+
+        if key != self.active_key:
+            return
+        try:
+            resolved = await resolve(self.opts, self._env)
+            if (resolved.profile, resolved.api_url) != key or resolved.token is None:
+                return
+            pairs = await fetch_workspaces(self._env, resolved)
+        except BpError:
+            self._failed_at[key] = time.monotonic()
+            return
+        index = await anyio.to_thread.run_sync(SearchIndex, pairs)
+        if self._urls.get(key[0]) == key[1]:
+            self._keep(key, index, stamp(cache_path(self.home, key[0])), time.time())
+
+    def _keep(self, key: Key, index: SearchIndex, found: Stamp, fetched_at: float) -> None:
+        self._indexes[key] = index
+        self._index_stamps[key] = found
+        self._fetched_at[key] = fetched_at
+        self._failed_at.pop(key, None)
+        self._publish()
+
+    def _forget(self, key: Key) -> None:
+        self._indexes.pop(key, None)
+        self._index_stamps.pop(key, None)
+        self._fetched_at.pop(key, None)
+        self._failed_at.pop(key, None)
+
+    def _spawn(self, what: str, func: Callable[..., Awaitable[None]], *args: Any) -> None:
+        if self._group is not None:
+            self._group.start_soon(self._guarded, what, func, *args)
+
+    async def _guarded(self, what: str, func: Callable[..., Awaitable[None]], *args: Any) -> None:
+        try:
+            await func(*args)
+        except BpError:
+            pass
+        except Exception as exc:  # a bug in a background task must not end the session
+            if what not in self._warned:
+                self._warned.add(what)
+                print(
+                    f"warning: the background {what} failed ({type(exc).__name__}); "
+                    "the shell goes on without it",
+                    file=sys.stderr,
+                )

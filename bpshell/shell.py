@@ -1,0 +1,282 @@
+"""``bp shell``: one session running the same commands as one-shot ``bp``, line after line.
+
+Each command of a line goes through the one parser and :func:`bpshell.cli.execute` (the only
+place errors become exit statuses), on the one event loop of the run. The session's own global
+flags (``bp -p prod shell``, ``--botpressHome``…) become ``BP_*`` variables of the session, so
+every line sees them exactly as a one-shot run would, and a line's own flags win.
+
+Ctrl-C: while a command runs, a SIGINT handler cancels that command's anyio cancel scope (the
+request is dropped; config.json is only ever replaced atomically) and the line ends with
+status 130, "Cancelled." Between commands of a script it stops the script (130). At the prompt
+prompt_toolkit owns SIGINT (it restores our handler afterwards) and Ctrl-C clears the line.
+
+Script mode (``-c``, or stdin not a terminal) runs the commands in order with no decoration,
+stops at the first failure with its status (``--keep-going``: runs everything and ends with
+the last failure's status), and never imports prompt_toolkit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+import anyio
+
+from bpshell.cli import execute, report
+from bpshell.commands import GlobalOptions, Invocation, env_globals, parse, usage_text
+from bpshell.env import Env
+from bpshell.errors import ExitStatus, UsageError
+from bpshell.lines import split_commands
+from bpshell.render import Result
+
+INTERRUPTED = int(ExitStatus.INTERRUPTED)
+BUILTINS_HELP = """
+
+Shell builtins:
+  help [COMMAND]  show help (for one command)
+  clear           clear the screen (also Ctrl-L)
+  exit, quit      leave the shell (also Ctrl-D)"""
+
+
+@dataclass
+class LineRunner:
+    """Runs shell lines in one session environment; see the module docstring."""
+
+    env: Env
+    environ: Mapping[str, str]
+    after: Callable[[tuple[str, ...], int], Awaitable[None]] | None = None
+    clear_screen: Callable[[], None] | None = None
+    finished: bool = False
+    _scope: anyio.CancelScope | None = field(default=None, repr=False)
+
+    @property
+    def running(self) -> bool:
+        """Whether a command is running (so Ctrl-C means: cancel it)."""
+        return self._scope is not None
+
+    def interrupt(self) -> None:
+        """Cancel the running command, if any."""
+        if self._scope is not None:
+            self._scope.cancel()
+
+    async def run_text(self, text: str, *, keep_going: bool = True) -> int:
+        """Run every command of ``text``; the status of the last one run (130 stops the rest)."""
+        try:
+            commands = split_commands(text)
+        except UsageError as error:
+            self._report(error, [])
+            return int(error.exit_status)
+        status = 0
+        for words in commands:
+            status = await self.run_words(words)
+            if self.finished or status == INTERRUPTED or (status and not keep_going):
+                break
+        return status
+
+    async def run_words(self, words: list[str]) -> int:
+        """Run one command (or builtin) given as words; its exit status."""
+        if words[:1] == ["bp"] and len(words) > 1:
+            words = words[1:]
+        builtin = _BUILTINS.get(words[0])
+        if builtin is not None:
+            return builtin(self, words[1:])
+        try:
+            invocation = parse(words, self.environ)
+        except UsageError as error:
+            self._report(error, words)
+            return int(error.exit_status)
+        if invocation.version:
+            from bpshell import __version__
+
+            self.env.out(f"bpshell {__version__}")
+            return 0
+        if invocation.command is None or invocation.help_for is not None:
+            self.env.out(usage_text(invocation.help_for or ()))
+            return 0
+        if invocation.command.path == ("shell",):
+            nested = UsageError("already in the shell", "run its commands directly")
+            self._report(nested, words)
+            return int(nested.exit_status)
+        status = await self._execute(invocation)
+        if self.after is not None:
+            await self.after(invocation.command.path, status)
+        return status
+
+    async def _execute(self, invocation: Invocation) -> int:
+        opts = invocation.globals
+        home, verbose = self.env.home, self.env.verbose
+        self.env.home = _home(opts, home)
+        self.env.verbose = opts.verbose
+        status = INTERRUPTED
+        try:
+            with anyio.CancelScope() as scope:
+                self._scope = scope
+                status = await execute(invocation, self.env)
+        except KeyboardInterrupt:  # Ctrl-C typed at a question the command asked
+            status = INTERRUPTED
+        finally:
+            self._scope = None
+            self.env.home, self.env.verbose = home, verbose
+        if status == INTERRUPTED:
+            self.env.err("Cancelled.")
+        return status
+
+    def _report(self, error: UsageError, words: list[str]) -> None:
+        json_mode = "--json" in words or env_globals(self.environ).json
+        report(error, json_mode, self.env.stderr.write)
+
+
+def _home(opts: GlobalOptions, default: Path) -> Path:
+    return Path(opts.home).expanduser() if opts.home else default
+
+
+def _help(runner: LineRunner, words: list[str]) -> int:
+    text = usage_text(tuple(words))
+    runner.env.out(text + (BUILTINS_HELP if not words else ""))
+    return 0
+
+
+def _exit(runner: LineRunner, words: list[str]) -> int:
+    if words:
+        runner.env.err("exit takes no arguments")
+        return int(ExitStatus.USAGE)
+    runner.finished = True
+    return 0
+
+
+def _clear(runner: LineRunner, words: list[str]) -> int:
+    if runner.clear_screen is not None:
+        runner.clear_screen()
+    return 0
+
+
+_BUILTINS: dict[str, Callable[[LineRunner, list[str]], int]] = {
+    "help": _help,
+    "exit": _exit,
+    "quit": _exit,
+    "clear": _clear,
+}
+
+
+@contextlib.contextmanager
+def sigint_cancels(runner: LineRunner, *, stop_when_idle: bool) -> Iterator[None]:
+    """While in force, Ctrl-C cancels the running command; idle, it stops a script or is ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        if runner.running:
+            loop.call_soon_threadsafe(runner.interrupt)
+        elif stop_when_idle:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+async def run_script(runner: LineRunner, texts: Iterable[str], *, keep_going: bool) -> int:
+    """Run ``texts`` in order; see the module docstring for the exit status."""
+    failed = 0
+    try:
+        with sigint_cancels(runner, stop_when_idle=True):
+            for text in texts:
+                status = await runner.run_text(text, keep_going=keep_going)
+                if runner.finished:
+                    break
+                if status == INTERRUPTED or (status and not keep_going):
+                    return status
+                failed = status or failed
+    except KeyboardInterrupt:
+        runner.env.err("Interrupted.")
+        return INTERRUPTED
+    return failed
+
+
+def session_environ(environ: Mapping[str, str], opts: GlobalOptions) -> dict[str, str]:
+    """``environ`` plus the shell's own global flags, as the ``BP_*`` variables they stand for."""
+    merged = dict(environ)
+    if opts.home:
+        merged["BP_BOTPRESS_HOME"] = opts.home
+    if opts.profile:
+        merged["BP_PROFILE"] = opts.profile
+    flags = {"BP_JSON": opts.json, "BP_VERBOSE": opts.verbose, "BP_CONFIRM": opts.confirm}
+    merged.update({name: "1" for name, on in flags.items() if on})
+    return merged
+
+
+def derive_env(env: Env, **changes: Any) -> Env:
+    """A new environment like ``env`` (its own HTTP client and config store)."""
+    fields: dict[str, Any] = {
+        "environ": env.environ,
+        "home": env.home,
+        "interactive": env.interactive,
+        "tokens": env.tokens,
+        "prompter": env.prompter,
+        "browser": env.browser,
+        "stdin_stream": env.stdin_stream,
+        "stdout_stream": env.stdout_stream,
+        "stderr_stream": env.stderr_stream,
+        "verbose": env.verbose,
+        "api_timeout": env.api_timeout,
+    }
+    fields.update(changes)
+    return Env(**fields)
+
+
+def _lines(stream: TextIO) -> Iterator[str]:
+    while line := stream.readline():
+        yield line
+
+
+async def run_shell(options: Any, opts: GlobalOptions, env: Env) -> Result:
+    """``bp shell``: the REPL on a terminal, else a script; the status of the session."""
+    from_stdin = options.command is None and not env.stdin.isatty()
+    async with contextlib.AsyncExitStack() as stack:
+        if options.sandbox:
+            from bpshell.sandbox_session import sandbox_env
+
+            env = await stack.enter_async_context(sandbox_env(env))
+            opts = replace(opts, home=None, profile=_flag_profile(opts))
+        environ = session_environ(env.environ, opts)
+        script = env.stdin
+        session = derive_env(
+            env,
+            environ=environ,
+            verbose=opts.verbose,
+            stdin_stream=io.StringIO() if from_stdin else env.stdin_stream,
+        )
+        stack.push_async_callback(session.aclose)
+        runner = LineRunner(session, environ)
+        if options.command is not None:
+            status = await run_script(runner, [options.command], keep_going=options.keep_going)
+        elif from_stdin:
+            status = await run_script(runner, _lines(script), keep_going=options.keep_going)
+        else:
+            from bpshell.repl import run_repl
+
+            status = await run_repl(runner, env_globals(environ), sandbox=options.sandbox)
+    return Result(None, "", _status(status))
+
+
+def _flag_profile(opts: GlobalOptions) -> str | None:
+    return opts.profile if opts.profile_source == "flag" else None
+
+
+def _status(code: int) -> ExitStatus:
+    try:
+        return ExitStatus(code)
+    except ValueError:
+        return ExitStatus.FAILURE

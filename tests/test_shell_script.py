@@ -1,0 +1,221 @@
+"""``bp shell -c`` and ``bp shell < script``: exact output and exit statuses, in real processes."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
+from tests.conftest import ROOT, Bp, bp_process, process_env
+from tests.shell_helpers import wait_until
+
+
+@pytest.fixture
+def two(bp: Bp, sandbox: Sandbox) -> Bp:
+    """``default`` (alice, acme; active) and ``bob`` (initech), tokens in config.json."""
+    for profile, token, workspace in (
+        ("bob", BOB_TOKEN, "ws_initech"),
+        ("default", ALICE_TOKEN, "ws_acme"),
+    ):
+        result = bp(
+            "login", "-p", profile, "--token", "-", "--apiUrl", sandbox.url,
+            "--workspaceId", workspace, "-y", "--insecure-storage", stdin=token,
+        )  # fmt: skip
+        assert result.code == 0, result.err
+    return bp
+
+
+def active(bp: Bp) -> str:
+    return str(bp.config()["activeProfile"])
+
+
+def test_dash_c_runs_commands_in_order(two: Bp, sandbox: Sandbox) -> None:
+    result = bp_process(two.home, "shell", "-c", "profiles use bob; profiles get")
+    assert (result.code, result.err) == (0, "")
+    assert result.out == (
+        'Active profile is now "bob" (initech (ws_initech))\n'
+        "Profile: bob (active)\n"
+        "Workspace: initech (ws_initech)\n"
+        f"API URL: {sandbox.url}\n"
+        "Token: bp_pat_…0002 (file)\n"
+    )
+
+
+def test_stdin_script_with_comments_blank_lines_and_semicolons(two: Bp) -> None:
+    script = "# setup\n\n  profiles use bob # switch\nprofiles get --json; # done\n"
+    result = bp_process(two.home, "shell", stdin=script)
+    assert (result.code, result.err) == (0, "")
+    first, _, rest = result.out.partition("\n")
+    assert first == 'Active profile is now "bob" (initech (ws_initech))'
+    assert json.loads(rest)["name"] == "bob"
+
+
+def test_stops_at_the_first_failure_with_its_status(two: Bp) -> None:
+    result = bp_process(two.home, "shell", "-c", "profiles use nope; profiles use bob")
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        'Unknown profile "nope". Known profiles: bob, default. Create it with: bp login -p nope\n'
+    )
+    assert active(two) == "default"
+
+
+def test_stops_at_a_usage_error_with_status_2(two: Bp) -> None:
+    result = bp_process(two.home, "shell", stdin="profiles frob\nprofiles use bob\n")
+    assert result.code == 2
+    assert result.err == (
+        "Unknown command 'bp profiles frob'. Choose one of: "
+        + ", ".join(c.split()[1] for c in _profile_commands())
+        + "\n"
+    )
+    assert active(two) == "default"
+
+
+def _profile_commands() -> list[str]:
+    from bpshell.commands import COMMANDS
+
+    return [c.name for c in COMMANDS if c.path[0] == "profiles"]
+
+
+def test_keep_going_runs_everything_and_ends_with_the_last_failure(two: Bp) -> None:
+    script = "profiles use nope\nprofiles frob\nprofiles use bob\n"
+    result = bp_process(two.home, "shell", "--keep-going", stdin=script)
+    assert result.code == 2
+    assert result.out == 'Active profile is now "bob" (initech (ws_initech))\n'
+    assert active(two) == "bob"
+
+
+def test_keep_going_with_no_failure_ends_with_0(two: Bp) -> None:
+    result = bp_process(two.home, "shell", "--keep-going", "-c", "profiles use bob")
+    assert result.code == 0
+
+
+def test_exit_ends_the_script(two: Bp) -> None:
+    result = bp_process(two.home, "shell", "-c", "profiles use bob; exit; profiles use default")
+    assert (result.code, result.err) == (0, "")
+    assert active(two) == "bob"
+
+
+def test_an_unterminated_quote_is_a_usage_error(two: Bp) -> None:
+    result = bp_process(two.home, "shell", "-c", "profiles use 'bob")
+    assert (result.code, result.out) == (2, "")
+    assert result.err == "Unterminated ' quote. Close the quote on the same line\n"
+
+
+def test_per_line_global_flags_and_shell_level_flags(two: Bp, tmp_path: Path) -> None:
+    result = bp_process(two.home, "--json", "shell", "-c", "profiles get; profiles get -p bob")
+    assert result.code == 0
+    first, second = (json.loads(part) for part in re.split(r"(?<=\})\n(?=\{)", result.out))
+    assert (first["name"], second["name"]) == ("default", "bob")
+    elsewhere = tmp_path / "elsewhere"
+    other = bp_process(elsewhere, "shell", "-c", f"profiles list --botpressHome {two.home}")
+    assert other.code == 0
+    assert [line.split()[:2] for line in other.out.splitlines()[1:]] == [
+        ["bob", "initech"],
+        ["*", "default"],
+    ]
+    assert not elsewhere.exists()
+
+
+def test_a_token_read_from_stdin_never_eats_the_script(two: Bp) -> None:
+    script = "login --token - --workspaceId ws_acme -y\nprofiles use bob\n"
+    result = bp_process(two.home, "shell", stdin=script)
+    assert result.code == 2
+    assert result.err == "--token -: stdin was empty. Pipe the token into bp login --token -\n"
+    assert active(two) == "default"
+
+
+def test_workspaces_list(two: Bp, sandbox: Sandbox) -> None:
+    result = bp_process(two.home, "shell", "-c", "profiles use bob; workspaces ls")
+    assert (result.code, result.err) == (0, "")
+    assert result.out.splitlines()[1:] == ["   ID          NAME", "*  ws_initech  initech"]
+    cached = json.loads((two.home / "cache" / "workspaces.bob.json").read_text())
+    assert cached["workspaces"] == [{"id": "ws_initech", "name": "initech"}]
+
+
+def test_no_prompt_toolkit_in_script_mode(two: Bp) -> None:
+    code = (
+        "import sys; from bpshell.cli import main; status = main(['shell', '-c', 'profiles list']);"
+        "print('prompt_toolkit' in sys.modules, file=sys.stderr); raise SystemExit(status)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=process_env(two.home),
+        cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, "False\n")
+
+
+def test_bp_without_arguments_off_a_terminal_prints_help(tmp_path: Path) -> None:
+    result = bp_process(tmp_path, stdin="")
+    assert result.code == 0
+    assert result.out.startswith("bp ")
+    assert "shell" in result.out
+
+
+def test_sandbox_with_no_stdin_runs_nothing_and_cleans_up(tmp_path: Path) -> None:
+    real_home = tmp_path / "real"
+    result = bp_process(real_home, "shell", "--sandbox")
+    assert (result.code, result.out) == (0, "")
+    match = re.fullmatch(
+        r"SANDBOX: a local stand-in for Botpress Cloud at http://127\.0\.0\.1:\d+; "
+        r"throwaway home (\S+); demo tokens only; nothing here touches your real account or "
+        r"~/\.botpress\n",
+        result.err,
+    )
+    assert match, result.err
+    assert not Path(match.group(1)).exists()
+    assert not real_home.exists()
+
+
+def test_sandbox_has_three_demo_profiles(tmp_path: Path) -> None:
+    result = bp_process(tmp_path, "shell", "--sandbox", "-c", "profiles list --verify --json")
+    assert result.code == 0, result.err
+    rows = json.loads(result.out)
+    assert [(r["name"], r["workspaceId"], r["active"], r["authenticated"]) for r in rows] == [
+        ("default", "ws_acme", True, True),
+        ("globex", "ws_globex", False, True),
+        ("initech", "ws_initech", False, True),
+    ]
+    assert {r["tokenStorage"] for r in rows} == {"file"}
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+def test_sandbox_ignores_the_real_environment(tmp_path: Path) -> None:
+    env = {"BP_TOKEN": "bp_pat_real0000000000", "BP_PROFILE": "prod", "BP_API_URL": "https://x.y"}
+    result = bp_process(tmp_path, "shell", "--sandbox", "-c", "profiles active --json", env=env)
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert (data["profile"], data["account"], data["sources"]["token"]) == (
+        "default",
+        "alice@example.com",
+        "file",
+    )
+
+
+def test_ctrl_c_cancels_the_running_command_with_130(two: Bp, fresh_sandbox: Sandbox) -> None:
+    for profile in ("default",):
+        result = two(
+            "login", "-p", profile, "--token", "-", "--apiUrl", fresh_sandbox.url,
+            "--workspaceId", "ws_acme", "-y", "--insecure-storage", stdin=ALICE_TOKEN,
+        )  # fmt: skip
+        assert result.code == 0
+    fresh_sandbox.set_latency(5000)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bpshell", "shell", "--keep-going", "-c",
+         "profiles active; profiles use bob"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=process_env(two.home), cwd=ROOT,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: fresh_sandbox.stats.in_flight > 0)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=4)
+    finally:
+        child.kill()
+    assert (child.returncode, out, err) == (130, "", "Cancelled.\n")
+    assert active(two) == "default"

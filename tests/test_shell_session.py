@@ -1,0 +1,236 @@
+"""The shell's live state against the sandbox: view, auth check, workspace cache, switches."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+import anyio
+import pytest
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.document import Document
+
+from bpshell import config
+from bpshell import session as session_module
+from bpshell.cache import cache_path, write_workspaces
+from bpshell.commands import GlobalOptions
+from bpshell.sandbox import Sandbox
+from bpshell.session import Session, peek
+from bpshell.toolbar import Auth, View, prompt_text, toolbar_text
+from tests.conftest import Bp, closed_port_url, seed
+from tests.shell_helpers import log_in_two, run_bp, shell_env, until
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@asynccontextmanager
+async def running(bp: Bp, opts: GlobalOptions | None = None) -> AsyncIterator[Session]:
+    env, _, _ = shell_env(bp)
+    session = Session(env, opts or GlobalOptions())
+    async with anyio.create_task_group() as group:
+        await group.start(session.run)
+        yield session
+        group.cancel_scope.cancel()
+    await env.aclose()
+
+
+def offered(session: Session, line: str = "login --workspaceId ") -> set[str]:
+    event = CompleteEvent(completion_requested=True)
+    return {c.text for c in session.completer.get_completions(Document(line), event)}
+
+
+async def test_view_and_auth_check_of_the_active_profile(bp: Bp, sandbox: Sandbox) -> None:
+    await log_in_two(bp, sandbox)
+    async with running(bp) as session:
+        assert prompt_text(session.view) == "bp default:acme › "
+        await until(lambda: session.auth.state == "ok")
+        assert session.auth == Auth("ok", "alice@example.com")
+        assert toolbar_text(session.view, session.auth) == (
+            f"profile default │ workspace acme (ws_acme) │ {sandbox.url} │ "
+            "✓ authenticated as alice@example.com"
+        )
+
+
+async def test_not_logged_in(bp: Bp) -> None:
+    async with running(bp) as session:
+        assert prompt_text(session.view) == "bp › "
+        assert session.auth == Auth()
+        assert toolbar_text(session.view, session.auth, sandbox=True) == (
+            "SANDBOX │ not logged in (run: login) │ https://api.botpress.cloud"
+        )
+        assert offered(session) == set()
+
+
+async def test_workspaces_are_fetched_at_start_and_cached_0600(bp: Bp, sandbox: Sandbox) -> None:
+    await log_in_two(bp, sandbox)
+    async with running(bp) as session:
+        await until(lambda: "ws_globex" in offered(session))
+        assert len(offered(session)) == 47
+        path = cache_path(bp.home, "default")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        data = json.loads(path.read_text())
+        assert (data["profile"], data["apiUrl"], len(data["workspaces"])) == (
+            "default",
+            sandbox.url,
+            47,
+        )
+        assert offered(session, "login -p bob --workspaceId ") == set()
+        write_workspaces(bp.home, "bob", sandbox.url, [("ws_initech", "initech")])
+        await until(lambda: offered(session, "login -p bob --workspaceId ") == {"ws_initech"})
+    assert sandbox.stats.requests["listWorkspaces"] == 3
+
+
+async def test_a_switch_never_shows_the_previous_profiles_workspaces(
+    bp: Bp, sandbox: Sandbox
+) -> None:
+    await log_in_two(bp, sandbox)
+    async with running(bp) as session:
+        await until(lambda: "ws_acme" in offered(session))
+        assert (await run_bp(bp, "profiles", "use", "bob")).code == 0
+        await session.reload()
+        assert offered(session) == set()
+        assert session.auth.state == "checking"
+        assert prompt_text(session.view) == "bp bob:initech › "
+        await until(lambda: offered(session) == {"ws_initech"})
+        await until(lambda: session.auth == Auth("ok", "bob@example.com"))
+
+
+async def test_a_change_by_another_process_is_picked_up_while_idle(
+    bp: Bp, sandbox: Sandbox
+) -> None:
+    await log_in_two(bp, sandbox)
+    async with running(bp) as session:
+        changed: list[bool] = []
+        session.on_change = lambda: changed.append(True)
+        assert (await run_bp(bp, "profiles", "use", "bob")).code == 0
+        await until(lambda: session.view.profile == "bob")
+        assert changed
+
+
+async def test_a_fresh_disk_cache_is_used_without_the_network(bp: Bp, sandbox: Sandbox) -> None:
+    await log_in_two(bp, sandbox)
+    write_workspaces(bp.home, "default", sandbox.url, [("ws_cached", "from disk")])
+    sandbox.reset()
+    async with running(bp) as session:
+        await until(lambda: offered(session) == {"ws_cached"})
+        await until(lambda: session.auth.state == "ok")
+    assert "listWorkspaces" not in sandbox.stats.requests
+
+
+async def test_a_cache_of_another_api_url_is_ignored(bp: Bp, sandbox: Sandbox) -> None:
+    await log_in_two(bp, sandbox)
+    write_workspaces(bp.home, "default", "https://api.botpress.cloud", [("ws_other", "other")])
+    async with running(bp) as session:
+        await until(lambda: "ws_acme" in offered(session))
+        assert "ws_other" not in offered(session)
+
+
+async def test_completion_never_waits_on_a_slow_api(bp: Bp, fresh_sandbox: Sandbox) -> None:
+    await log_in_two(bp, fresh_sandbox)
+    stale = time.time() - 3600
+    write_workspaces(bp.home, "default", fresh_sandbox.url, [("ws_old", "stale but shown")])
+    os.utime(cache_path(bp.home, "default"), (stale, stale))
+    path = cache_path(bp.home, "default")
+    data = json.loads(path.read_text())
+    data["fetchedAt"] = stale
+    path.write_text(json.dumps(data))
+    fresh_sandbox.set_latency(5000)
+    async with running(bp) as session:
+        await until(lambda: offered(session) == {"ws_old"}, within=2)
+        started = time.monotonic()
+        assert offered(session) == {"ws_old"}
+        assert time.monotonic() - started < 0.5
+        assert session.auth.state == "checking"
+
+
+async def test_an_unreachable_api_is_a_state_not_a_crash(bp: Bp) -> None:
+    url = closed_port_url()
+    seed(bp, {"version": 1, "activeProfile": "default", "profiles": {
+        "default": {"apiUrl": url, "workspaceId": "ws_acme", "token": "bp_pat_x000000000000"},
+    }})  # fmt: skip
+    async with running(bp) as session:
+        await until(lambda: session.auth.state == "failed")
+        assert session.auth.detail.startswith(f"cannot reach {url}")
+        assert "bp_pat_x" not in toolbar_text(session.view, session.auth)
+        assert offered(session) == set()
+
+
+async def test_a_broken_config_file_is_shown_not_raised(bp: Bp) -> None:
+    bp.home.mkdir(parents=True)
+    bp.config_path.write_text("{not json")
+    async with running(bp) as session:
+        assert session.view.problem is not None
+        assert toolbar_text(session.view, session.auth).startswith("profile (none) │ ")
+        assert "✗" in toolbar_text(session.view, session.auth)
+
+
+async def test_names_are_cleaned_in_prompt_and_toolbar(bp: Bp, sandbox: Sandbox) -> None:
+    seed(bp, {"version": 1, "activeProfile": "default", "profiles": {
+        "default": {"apiUrl": sandbox.url, "workspaceId": "ws_acme",
+                    "workspaceName": "evil\x1b[2J", "token": "bp_pat_x000000000000"},
+    }})  # fmt: skip
+    async with running(bp) as session:
+        assert prompt_text(session.view) == "bp default:evil\\x1b[2J › "
+        assert "\x1b" not in toolbar_text(session.view, session.auth)
+
+
+async def test_a_login_in_the_shell_fetches_once_and_ignores_the_old_cache(
+    bp: Bp, sandbox: Sandbox
+) -> None:
+    await log_in_two(bp, sandbox)
+    async with running(bp) as session:
+        await until(lambda: "ws_acme" in offered(session))
+        write_workspaces(bp.home, "bob", sandbox.url, [("ws_from_an_old_token", "old")])
+        sandbox.reset()
+        assert (
+            await run_bp(bp, "login", "-p", "bob", "--workspaceId", "ws_initech", "-y")
+        ).code == 0
+        await session.after_command(("login",), 0)
+        assert offered(session) == set()
+        await until(lambda: offered(session) == {"ws_initech"})
+        await until(lambda: session.auth == Auth("ok", "bob@example.com"))
+        await anyio.sleep(0.2)
+    assert sandbox.stats.requests["listWorkspaces"] == 1
+
+
+@pytest.mark.parametrize(
+    ("environ", "opts"),
+    [
+        ({}, GlobalOptions()),
+        ({"BP_WORKSPACE_ID": "ws_other"}, GlobalOptions()),
+        ({"BP_API_URL": "https://api.example.com/"}, GlobalOptions()),
+        ({}, GlobalOptions(profile="bob", profile_source="flag")),
+    ],
+)
+async def test_the_first_frame_peek_agrees_with_the_real_view(
+    bp: Bp, sandbox: Sandbox, environ: dict[str, str], opts: GlobalOptions
+) -> None:
+    await log_in_two(bp, sandbox)
+    env, _, _ = shell_env(bp)
+    env.environ = environ
+    quick, profiles = peek(bp.config_path, environ, opts.profile)
+    session = Session(env, opts)
+    async with anyio.create_task_group() as group:
+        await group.start(session.run)
+        real = session.view
+        group.cancel_scope.cancel()
+    assert replace(quick, fingerprint="") == replace(real, fingerprint="")
+    assert sorted(profiles) == ["bob", "default"]
+    assert session_module.DEFAULT_API_URL == config.DEFAULT_API_URL
+
+
+async def test_the_first_frame_peek_of_no_or_a_broken_file(bp: Bp) -> None:
+    assert peek(bp.config_path, {}, None) == (View(), {})
+    bp.home.mkdir(parents=True)
+    bp.config_path.write_text('{"profiles": {"x": []}}')
+    assert peek(bp.config_path, {}, "x") == (View("x"), {})
