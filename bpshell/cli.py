@@ -20,6 +20,12 @@ _TOKENISH = re.compile(r"bp_pat_[\x21-\x7e]+|(?i:bearer\s+)[\x21-\x7e]+")
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``bp`` with ``argv`` (default: sys.argv[1:]) and return the exit status."""
     words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["__complete"]:
+        from bpshell.complete import main as complete
+
+        return complete(words[1:], os.environ)
+    if not words and sys.stdin.isatty() and sys.stdout.isatty():
+        words = ["shell"]
     return run(words, os.environ, make_env)
 
 
@@ -30,6 +36,9 @@ def run(
     try:
         invocation = parse(words, environ)
     except UsageError as error:
+        delegated = _delegate(words, environ, make)
+        if delegated is not None:
+            return delegated
         env = make(env_globals(environ))
         report(error, "--json" in words or env_globals(environ).json, env.stderr.write)
         return int(error.exit_status)
@@ -40,6 +49,10 @@ def run(
         env.out(f"bpshell {__version__}")
         return 0
     if invocation.command is None or invocation.help_for is not None:
+        if invocation.command is None and _not_ours(invocation.help_for):
+            delegated = _delegate(words, environ, make)
+            if delegated is not None:
+                return delegated
         env.out(usage_text(invocation.help_for or ()))
         return 0
     return _run_async(invocation, env)
@@ -50,7 +63,57 @@ def _run_async(invocation: Invocation, env: Env) -> int:
 
     async def run() -> int:
         try:
+            if _first_run(invocation, env):
+                from bpshell.official import import_on_first_run
+
+                await import_on_first_run(env)
             return await execute(invocation, env)
+        finally:
+            await env.aclose()
+
+    try:
+        return asyncio.run(run())
+    except KeyboardInterrupt:
+        env.err("\nInterrupted.")
+        return int(ExitStatus.INTERRUPTED)
+
+
+def _first_run(invocation: Invocation, env: Env) -> bool:
+    """No config.json yet (one stat per run), and the official CLI's files are there."""
+    if os.path.exists(os.path.join(env.home, "config.json")):
+        return False
+    if invocation.command is None or invocation.command.path == ("profiles", "import"):
+        return False
+    from bpshell.official import wants_first_import
+
+    return wants_first_import(env.home)
+
+
+def _not_ours(help_for: tuple[str, ...] | None) -> bool:
+    from bpshell.commands import COMMANDS
+
+    return bool(help_for) and (help_for or ())[:1] not in {c.path[:1] for c in COMMANDS}
+
+
+def _delegate(
+    words: Sequence[str], environ: Mapping[str, str], make: Callable[[GlobalOptions], Env]
+) -> int | None:
+    """Hand a command of the official Botpress CLI over to it; None when it is not one."""
+    import asyncio
+
+    from bpshell.official import delegate, plan_delegation
+
+    plan = plan_delegation(words, environ)
+    if plan is None:
+        return None
+    env = make(plan.globals)
+
+    async def run() -> int:
+        try:
+            return await delegate(plan, env)
+        except BpError as error:
+            report(error, plan.globals.json, env.stderr.write)
+            return int(error.exit_status)
         finally:
             await env.aclose()
 
@@ -102,7 +165,8 @@ async def execute(invocation: Invocation, env: Env) -> int:
             env.err(redact("".join(traceback.format_exception(exc))))
         return int(ExitStatus.FAILURE)
     if opts.json:
-        env.out(to_json(result.data))
+        if result.data is not None:  # None: nothing to say in JSON (the shell)
+            env.out(to_json(result.data))
     elif result.text:
         env.out(result.text)
     return int(result.status)

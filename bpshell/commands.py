@@ -39,12 +39,13 @@ class Flag:
 
 @dataclass(frozen=True)
 class Arg:
-    """One positional argument."""
+    """One positional argument; ``many`` (last only) takes every remaining word, as a tuple."""
 
     dest: str
     help: str = ""
     required: bool = True
     complete: str | None = None
+    many: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,15 @@ class RenameOptions:
 @dataclass(frozen=True)
 class NoOptions:
     """Commands without options of their own."""
+
+
+@dataclass(frozen=True)
+class ShellOptions:
+    """``bp shell``."""
+
+    sandbox: bool = False
+    command: str | None = None
+    keep_going: bool = False
 
 
 Run = Callable[[Any, GlobalOptions, "Env"], Awaitable["Result"]]
@@ -208,6 +218,81 @@ def _profiles(name: str, options: type, summary: str, **rest: Any) -> Command:
 
 PROFILE_ARG = Arg("name", "profile name", complete="profiles")
 
+COMPLETION_SHELLS = ("bash", "zsh", "fish")
+ENV_SHELLS = ("sh", "fish", "powershell")
+CHOICES: dict[str, tuple[str, ...]] = {
+    "completion_shells": COMPLETION_SHELLS,
+    "env_shells": ENV_SHELLS,
+}
+
+
+@dataclass(frozen=True)
+class CompletionOptions:
+    """``bp completion``."""
+
+    shell: str = ""
+
+
+@dataclass(frozen=True)
+class EnvOptions:
+    """``bp env``."""
+
+    shell: str = "sh"
+
+
+@dataclass(frozen=True)
+class ExecOptions:
+    """``bp exec``."""
+
+    env_only: bool = False
+    command: tuple[str, ...] = ()
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def convert(text: str) -> str:
+        if text not in choices:
+            raise ValueError("one of " + ", ".join(choices))
+        return text
+
+    return convert
+
+
+async def _run_completion(options: Any, opts: GlobalOptions, env: Env) -> Result:
+    from bpshell.complete import run_completion
+
+    return await run_completion(options, opts, env)
+
+
+async def _run_import(options: Any, opts: GlobalOptions, env: Env) -> Result:
+    from bpshell.official import run_import
+
+    return await run_import(options, opts, env)
+
+
+async def _run_env(options: Any, opts: GlobalOptions, env: Env) -> Result:
+    from bpshell.official import run_env
+
+    return await run_env(options, opts, env)
+
+
+async def _run_exec(options: Any, opts: GlobalOptions, env: Env) -> Result:
+    from bpshell.official import run_exec
+
+    return await run_exec(options, opts, env)
+
+
+async def _run_workspaces_list(options: Any, opts: GlobalOptions, env: Env) -> Result:
+    from bpshell.workspaces import run_list
+
+    return await run_list(options, opts, env)
+
+
+async def _run_shell(options: Any, opts: GlobalOptions, env: Env) -> Result:
+    from bpshell.shell import run_shell
+
+    return await run_shell(options, opts, env)
+
+
 COMMANDS: tuple[Command, ...] = (
     Command(
         ("login",),
@@ -295,9 +380,87 @@ COMMANDS: tuple[Command, ...] = (
         "rename a profile",
         args=(Arg("old", "current name", complete="profiles"), Arg("new", "new name")),
     ),
+    Command(
+        ("profiles", "import"),
+        "import the profiles and login of the official Botpress CLI",
+        _run_import,
+        examples=("bp profiles import", "bp profiles import --botpressHome ~/.botpress"),
+    ),
+    Command(
+        ("env",),
+        "print the credentials in force as BP_* variables, for eval",
+        _run_env,
+        EnvOptions,
+        flags=(
+            Flag(
+                ("--shell",),
+                "shell",
+                "SHELL",
+                "sh (default), fish or powershell",
+                "env_shells",
+                convert=_one_of(ENV_SHELLS),
+            ),
+        ),
+        examples=('eval "$(bp env)"', "bp env -p prod --shell fish | source", "bp env --json"),
+    ),
+    Command(
+        ("exec",),
+        "run a command with the credentials in force in its environment",
+        _run_exec,
+        ExecOptions,
+        flags=(
+            Flag(
+                ("--env-only", "--envOnly"),
+                "env_only",
+                help="only set BP_TOKEN, BP_WORKSPACE_ID, BP_API_URL; no private botpress home",
+            ),
+        ),
+        args=(Arg("command", "the command to run and its arguments, after --", many=True),),
+        examples=(
+            "bp exec -- npx @botpress/cli deploy",
+            "bp exec -p prod -- ./deploy.sh --verbose",
+            "bp exec --env-only -- env",
+        ),
+    ),
+    Command(
+        ("completion",),
+        "print the completion script for bash, zsh or fish",
+        _run_completion,
+        CompletionOptions,
+        args=(Arg("shell", "bash, zsh or fish", complete="completion_shells"),),
+        examples=(
+            "source <(bp completion bash)",
+            'bp completion zsh > "${fpath[1]}/_bp"',
+            "bp completion fish > ~/.config/fish/completions/bp.fish",
+        ),
+    ),
+    Command(
+        ("workspaces", "list"),
+        "list the workspaces the active token can use",
+        _run_workspaces_list,
+        aliases=("ls",),
+        examples=("bp workspaces list", "bp workspaces list -p prod --json"),
+    ),
+    Command(
+        ("shell",),
+        "open an interactive shell, or run commands from -c or stdin",
+        _run_shell,
+        ShellOptions,
+        flags=(
+            Flag(("--sandbox",), "sandbox", help="try bp offline against a local sandbox"),
+            Flag(("-c", "--command"), "command", "COMMANDS", "run these commands (; between)"),
+            Flag(("--keep-going", "--keepGoing"), "keep_going", help="go on after a failure"),
+        ),
+        examples=(
+            "bp shell",
+            "bp shell --sandbox",
+            'bp shell -c "profiles use dev; profiles active"',
+            "bp shell < setup.bp",
+        ),
+    ),
 )
 
-GROUPS = {"profiles": "manage profiles"}
+GROUPS = {"profiles": "manage profiles", "workspaces": "list workspaces"}
 
 
 def env_globals(environ: Mapping[str, str]) -> GlobalOptions:
@@ -349,7 +512,7 @@ def parse(words: Sequence[str], environ: Mapping[str, str]) -> Invocation:
         elif flag is None:
             rest.append(word)
         else:
-            value, index = _take_value(flag, words, index, inline if eq else None, "bp")
+            value, index = _take_value(flag, words, index, inline if eq else None, "")
             if flag.dest == "profile":
                 globals_ = replace(globals_, profile=value, profile_source="flag")
             else:
@@ -413,7 +576,8 @@ def _parse_options(command: Command, words: list[str]) -> Any:
         else:
             args.append(word)
         index += 1
-    if len(args) > len(command.args):
+    spread = bool(command.args) and command.args[-1].many
+    if len(args) > len(command.args) and not spread:
         raise UsageError(
             f"'bp {command.name}' takes at most {len(command.args)} argument(s), "
             f"got {_shown(args[len(command.args)])}",
@@ -421,6 +585,8 @@ def _parse_options(command: Command, words: list[str]) -> Any:
         )
     for arg, value in zip(command.args, args, strict=False):
         values[arg.dest] = value
+    if spread and len(args) >= len(command.args):
+        values[command.args[-1].dest] = tuple(args[len(command.args) - 1 :])
     missing = [arg.dest for arg in command.args[len(args) :] if arg.required]
     if missing:
         usage = " ".join(a.dest.upper() for a in command.args)
@@ -436,7 +602,7 @@ def _take_value(
 ) -> tuple[Any, int]:
     if not flag.takes_value:
         if inline is not None:
-            raise UsageError(f"flag {flag.names[-1]} takes no value", f"Run: bp {where} --help")
+            raise UsageError(f"flag {flag.names[-1]} takes no value", _help_hint(where))
         return True, index
     if inline is not None:
         raw = inline
@@ -445,9 +611,7 @@ def _take_value(
     ):
         raw, index = words[index + 1], index + 1
     else:
-        raise UsageError(
-            f"flag {flag.names[0]} needs a value ({flag.metavar})", f"Run: bp {where} --help"
-        )
+        raise UsageError(f"flag {flag.names[0]} needs a value ({flag.metavar})", _help_hint(where))
     if flag.convert is None:
         return raw, index
     try:
@@ -456,6 +620,11 @@ def _take_value(
         raise UsageError(
             f"invalid value {_shown(raw)} for {flag.names[0]}: expected {exc}"
         ) from None
+
+
+def _help_hint(where: str) -> str:
+    """``Run: bp login --help``, or ``Run: bp --help`` for a global flag (``where`` empty)."""
+    return f"Run: bp {where} --help" if where else "Run: bp --help"
 
 
 def _lookup(name: str, flags: Sequence[Flag]) -> Flag | None:

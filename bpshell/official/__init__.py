@@ -1,0 +1,83 @@
+"""Living beside the official Botpress CLI (``@botpress/cli``, Node.js), without copying tokens.
+
+- **Import.** Its ``profiles.json`` and ``global.cache.json`` (in the same botpress home as
+  config.json) become bpshell profiles, tokens in the keyring where one works. The first
+  command run without a config.json does it once and says so; ``bp profiles import`` does it
+  on demand. Its files are only read, never changed.
+- **``bp env`` / ``bp exec``.** The credentials in force as ``BP_TOKEN``, ``BP_WORKSPACE_ID``
+  and ``BP_API_URL``: printed for ``eval``, or set in a child's environment. The 0.8 line of
+  the official CLI reads the token only from ``global.cache.json`` in its home, so ``exec``
+  also gives the child a private home (0700, the file 0600) that is removed when it exits.
+- **Delegation.** Official commands bpshell does not implement (``deploy``, ``bots``, …) run
+  the official CLI with the same variables and home; :func:`find_official_cli` never picks
+  bpshell itself, and the ``BPSHELL_DELEGATING`` mark stops any loop back into bpshell.
+
+A token never goes into a child's argv, and is never printed except by ``bp env``.
+
+``files`` is the import, ``child`` runs ``env``/``exec`` and any child with credentials,
+``delegation`` finds the official CLI and hands commands over.
+"""
+
+from bpshell.official.child import (
+    CommandNotExecutable,
+    CommandNotFound,
+    Credentials,
+    credentials,
+    run_child,
+    run_env,
+    run_exec,
+)
+from bpshell.official.delegation import (
+    DELEGATING,
+    OFFICIAL_COMMANDS,
+    Delegation,
+    OfficialCliMissing,
+    delegate,
+    find_official_cli,
+    is_bpshell,
+    plan_delegation,
+)
+from bpshell.official.files import (
+    CACHE_FILE,
+    PROFILES_FILE,
+    Found,
+    ImportReport,
+    OfficialState,
+    Skipped,
+    import_official,
+    import_on_first_run,
+    official_files,
+    read_official,
+    run_import,
+    wants_first_import,
+)
+
+__all__ = [
+    "CACHE_FILE",
+    "DELEGATING",
+    "OFFICIAL_COMMANDS",
+    "PROFILES_FILE",
+    "CommandNotExecutable",
+    "CommandNotFound",
+    "Credentials",
+    "Delegation",
+    "Found",
+    "ImportReport",
+    "OfficialCliMissing",
+    "OfficialState",
+    "Skipped",
+    "credentials",
+    "delegate",
+    "find_official_cli",
+    "import_official",
+    "import_on_first_run",
+    "is_bpshell",
+    "official_files",
+    "plan_delegation",
+    "read_official",
+    "run_child",
+    "run_env",
+    "run_exec",
+    "run_import",
+    "wants_first_import",
+]

@@ -1,0 +1,305 @@
+"""The official CLI's ``profiles.json`` and ``global.cache.json`` imported as bpshell profiles.
+
+Read only, never changed; every entry is checked like bpshell's own input, and a bad one is
+skipped with its reason. Tokens go to the keyring where one works.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bpshell.commands import GlobalOptions, NoOptions
+from bpshell.config import (
+    DEFAULT_API_URL,
+    DEFAULT_PROFILE,
+    ConfigFile,
+    Profile,
+    check_api_url,
+    check_profile_name,
+    check_token,
+    check_workspace_id,
+)
+from bpshell.env import Env
+from bpshell.errors import BpError, UsageError
+from bpshell.render import Result, clean
+from bpshell.tokens import KeyringUnavailable, Storage, save_token
+
+PROFILES_FILE = "profiles.json"
+CACHE_FILE = "global.cache.json"
+OFFICIAL_FILES = (PROFILES_FILE, CACHE_FILE)
+MAX_OFFICIAL_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Found:
+    """A valid set of credentials in one of the official CLI's files."""
+
+    name: str
+    api_url: str
+    workspace_id: str
+    token: str = field(repr=False)
+    source: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An entry that was not imported, and why."""
+
+    name: str | None
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class OfficialState:
+    """What the official CLI's files hold: valid entries, rejected ones, and the login."""
+
+    found: tuple[Found, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    logged_in_as: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """Nothing at all to import or to report."""
+        return not self.found and not self.skipped
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """The outcome of an import."""
+
+    added: tuple[tuple[Found, Storage], ...]
+    skipped: tuple[Skipped, ...]
+    active: str | None
+
+
+def official_files(home: Path) -> list[Path]:
+    """The official CLI's files present in ``home`` (cheap: one ``stat`` each)."""
+    return [home / name for name in OFFICIAL_FILES if os.path.isfile(home / name)]
+
+
+def read_official(home: Path) -> OfficialState:
+    """Parse and check the official CLI's files in ``home``; never writes or raises."""
+    found: dict[str, Found] = {}
+    skipped: list[Skipped] = []
+    profiles = _load(home / PROFILES_FILE, skipped)
+    for name, entry in (profiles or {}).items():
+        checked = _check(name, entry, PROFILES_FILE)
+        if isinstance(checked, Found):
+            found[name] = checked
+        elif checked is not None:
+            skipped.append(checked)
+    cache = _load(home / CACHE_FILE, skipped) or {}
+    active = cache.get("activeProfile")
+    name = active if isinstance(active, str) and active else DEFAULT_PROFILE
+    logged_in = bool(cache.get("token"))
+    if logged_in and name not in found:
+        checked = _check(name, cache, CACHE_FILE)
+        if isinstance(checked, Found):
+            found[name] = checked
+        elif checked is not None:
+            skipped.append(checked)
+    return OfficialState(
+        tuple(found.values()), tuple(skipped), name if logged_in and name in found else None
+    )
+
+
+def _load(path: Path, skipped: list[Skipped]) -> dict[str, Any] | None:
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_OFFICIAL_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        skipped.append(Skipped(None, path.name, f"cannot read it: {exc.strerror}"))
+        return None
+    try:
+        data = json.loads(raw) if len(raw) <= MAX_OFFICIAL_BYTES else None
+    except (ValueError, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        skipped.append(Skipped(None, path.name, "not a JSON object"))
+        return None
+    return data
+
+
+def _check(name: str, entry: object, source: str) -> Found | Skipped | None:
+    if not isinstance(entry, dict):
+        return Skipped(clean(name), source, "not a JSON object")
+    token, workspace_id = entry.get("token"), entry.get("workspaceId")
+    api_url = entry.get("apiUrl") or DEFAULT_API_URL
+    if not token and not workspace_id:
+        return None
+    try:
+        check_profile_name(name)
+        if not isinstance(token, str) or not token:
+            raise UsageError("no token")
+        check_token(token)
+        if not isinstance(workspace_id, str) or not workspace_id:
+            raise UsageError("no workspace ID")
+        check_workspace_id(workspace_id)
+        if not isinstance(api_url, str):
+            raise UsageError("invalid API URL")
+        api_url = check_api_url(api_url)
+    except UsageError as exc:
+        return Skipped(clean(name), source, exc.message)
+    return Found(name, api_url, workspace_id, token, source)
+
+
+async def import_official(env: Env) -> ImportReport:
+    """Add every valid official entry that is not already a bpshell profile."""
+    state = read_official(env.home)
+    existing = env.config.load().profiles
+    skipped = list(state.skipped)
+    fresh: list[Found] = []
+    for entry in state.found:
+        if entry.name in existing:
+            skipped.append(Skipped(entry.name, entry.source, "a bpshell profile has that name"))
+        else:
+            fresh.append(entry)
+    warn = _once(env.err)
+    stored: list[tuple[Found, Storage]] = []
+    for entry in fresh:
+        storage = await save_token(env.tokens, entry.name, entry.token, insecure=False, warn=warn)
+        stored.append((entry, storage))
+
+    def change(config: ConfigFile) -> tuple[list[tuple[Found, Storage]], str | None]:
+        added = [(e, s) for e, s in stored if e.name not in config.profiles]
+        for entry, storage in added:
+            config.profiles[entry.name] = Profile(
+                apiUrl=entry.api_url,
+                workspaceId=entry.workspace_id,
+                token=entry.token if storage == "file" else None,
+            )
+        names = {e.name for e, _ in added}
+        if config.active() is None and state.logged_in_as in names:
+            config.activeProfile = state.logged_in_as
+            return added, state.logged_in_as
+        return added, None
+
+    try:
+        added, active = env.config.update(change)
+    except BpError:
+        await _forget_tokens(env, [e.name for e, s in stored if s == "keyring"])
+        raise
+    names = {e.name for e, _ in added}
+    # Made by another bp meanwhile: its token may be the one in the keyring now, so keep it.
+    skipped += [
+        Skipped(e.name, e.source, "a bpshell profile has that name")
+        for e, _ in stored
+        if e.name not in names
+    ]
+    return ImportReport(tuple(added), tuple(skipped), active)
+
+
+def _once(write: Callable[[str], None]) -> Callable[[str], None]:
+    seen: set[str] = set()
+
+    def warn(text: str) -> None:
+        if text not in seen:
+            seen.add(text)
+            write(text)
+
+    return warn
+
+
+async def _forget_tokens(env: Env, names: Sequence[str]) -> None:
+    for name in names:
+        with contextlib.suppress(KeyringUnavailable):
+            await env.tokens.delete(name)
+
+
+def _report_lines(report: ImportReport) -> list[str]:
+    lines = []
+    for entry, storage in report.added:
+        where = "the keyring" if storage == "keyring" else "config.json (0600)"
+        lines.append(
+            f'Imported profile "{entry.name}" ({entry.workspace_id}, {clean(entry.api_url)}) '
+            f"from {entry.source}; its token is in {where}"
+        )
+    for skip in report.skipped:
+        what = f'profile "{skip.name}"' if skip.name is not None else "the file"
+        lines.append(f"Skipped {what} of {skip.source}: {clean(skip.reason)}")
+    if report.active:
+        lines.append(f'Active profile is now "{report.active}"')
+    return lines
+
+
+async def run_import(options: NoOptions, opts: GlobalOptions, env: Env) -> Result:
+    """``bp profiles import``: import the official CLI's profiles now; report each one."""
+    files = official_files(env.home)
+    if not files:
+        env.err(
+            f"No files of the official Botpress CLI in {env.home} "
+            f"({PROFILES_FILE}, {CACHE_FILE}); nothing to import."
+        )
+        return Result({"added": [], "skipped": [], "activeProfile": None}, "")
+    report = await import_official(env)
+    env.config.create()  # done now: the next command need not try again
+    if not report.added and not report.skipped:
+        env.err(f"The official Botpress CLI is logged out in {env.home}; nothing to import.")
+    data = {
+        "added": [
+            {
+                "profile": e.name,
+                "workspaceId": e.workspace_id,
+                "apiUrl": e.api_url,
+                "source": e.source,
+                "tokenStorage": s,
+            }
+            for e, s in report.added
+        ],
+        "skipped": [
+            {"profile": s.name, "source": s.source, "reason": s.reason} for s in report.skipped
+        ],
+        "activeProfile": report.active,
+    }
+    if report.added:
+        env.err(_plain_text_note(files))
+    return Result(data, "\n".join(_report_lines(report)))
+
+
+def _plain_text_note(files: Sequence[Path]) -> str:
+    names = " and ".join(str(f) for f in files)
+    return (
+        f"note: the official CLI keeps these tokens in plain text in {names}; "
+        "bpshell leaves its files as they are"
+    )
+
+
+def wants_first_import(home: Path) -> bool:
+    """Whether this run should import: no config.json yet, and official files exist."""
+    return not os.path.exists(home / "config.json") and bool(official_files(home))
+
+
+async def import_on_first_run(env: Env) -> None:
+    """Import once, before the first command of a home; never fails the command."""
+    state = read_official(env.home)
+    if state.empty:
+        return
+    try:
+        report = await import_official(env)
+        env.config.create()
+    except BpError as error:
+        env.err(f"warning: could not import the official Botpress CLI's profiles: {error.message}")
+        return
+    except Exception as exc:  # a bug: the command the user asked for still runs
+        env.err(f"warning: could not import the official Botpress CLI's profiles ({exc!r:.80})")
+        return
+    if report.added:
+        env.err(
+            f"Found a login of the official Botpress CLI in {env.home}; "
+            "imported it (its files are unchanged):"
+        )
+    else:
+        env.err(f"Found files of the official Botpress CLI in {env.home}; nothing was imported:")
+    for line in _report_lines(report):
+        env.err(f"  {line}")
+    if report.added:
+        env.err(_plain_text_note(official_files(env.home)))

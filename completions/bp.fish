@@ -1,0 +1,1 @@
+../bpshell/completions/bp.fish
