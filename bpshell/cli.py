@@ -26,7 +26,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return complete(words[1:], os.environ)
     if not words and sys.stdin.isatty() and sys.stdout.isatty():
         words = ["shell"]
-    return run(words, os.environ, make_env)
+    try:
+        return run(words, os.environ, make_env)
+    except BrokenPipeError:  # `bp … | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitStatus.FAILURE)
 
 
 def run(

@@ -678,6 +678,12 @@ def _overview(group: str | None) -> str:
     ]
     lines += [f"  {c.name.ljust(width)}{c.summary}" for c in chosen]
     lines += ["", "Global flags:", *_flag_lines((*GLOBAL_FLAGS, HELP_FLAG, VERSION_FLAG))]
+    if group is None:
+        lines += [
+            "",
+            "Other commands (deploy, dev, bots, integrations, …) are handed to the official",
+            "Botpress CLI when it is installed, with the credentials in force.",
+        ]
     lines += ["", "Run 'bp COMMAND --help' for more about a command."]
     return "\n".join(lines)
 

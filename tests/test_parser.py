@@ -3,6 +3,8 @@ version and usage errors, in-process and as a real process (exit 2, one line, no
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from bpshell.commands import (
     parse,
 )
 from bpshell.errors import UsageError
-from tests.conftest import Bp, bp_process
+from tests.conftest import ROOT, Bp, bp_process, process_env
 
 G = GlobalOptions()
 
@@ -457,3 +459,18 @@ def test_botpress_home_flag_spellings(bp: Bp, tmp_path: Path, words: tuple[str, 
         "   NAME  WORKSPACE  API URL\n*  x     ws_x       https://api.botpress.cloud\n"
     )
     assert not bp.home.exists()
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
+    """``bp --help | head -1``: the pipe closes under bp, which stops quietly."""
+    done = subprocess.run(
+        f"{sys.executable} -m bpshell --help | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=process_env(tmp_path / "home"),
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert done.stdout.startswith("bp ")
+    assert "Traceback" not in done.stderr
