@@ -18,6 +18,7 @@ import anyio
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from bpshell.config import check_token, check_workspace_id, printable
 from bpshell.errors import (
     TOKENS_PAGE,
     ApiError,
@@ -157,9 +158,10 @@ class ApiClient:
         return (await self._get("/v1/admin/account/me", _AccountAnswer)).account
 
     async def get_workspace(self, workspace_id: str) -> Workspace:
-        """``getWorkspace``; 403/404 name the workspace."""
+        """``getWorkspace``; 403/404 name the workspace, and so does an answer about another."""
+        check_workspace_id(workspace_id)  # it is a path segment: no "..", "?", "#" or escapes
         try:
-            return await self._get(f"/v1/admin/workspaces/{workspace_id}", Workspace)
+            found = await self._get(f"/v1/admin/workspaces/{workspace_id}", Workspace)
         except ForbiddenError as exc:
             raise ForbiddenError(
                 f"permission denied for workspace {workspace_id}",
@@ -174,6 +176,13 @@ class ApiClient:
                 status=404,
                 api_type=exc.api_type,
             ) from None
+        if found.id != workspace_id:  # saving it would store an ID nobody checked
+            raise BadResponseError(
+                f"{self.api_url} answered about workspace {printable(found.id)} "
+                f"when asked about {workspace_id}",
+                "check the API URL; the server does not behave like Botpress Cloud",
+            )
+        return found
 
     async def list_workspaces(self) -> list[Workspace]:
         """``listWorkspaces``, every page (at most :data:`MAX_PAGES`)."""
@@ -193,6 +202,7 @@ class ApiClient:
 
     async def list_bots(self, workspace_id: str) -> list[Bot]:
         """``listBots`` of a workspace, first page."""
+        check_workspace_id(workspace_id)
         page = await self._get("/v1/admin/bots", _BotPage, headers={"x-workspace-id": workspace_id})
         return page.bots
 
@@ -204,6 +214,9 @@ class ApiClient:
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> M:
+        # A token from config.json or BP_TOKEN is not checked on the way in; one that is not
+        # a valid header value would end up in an httpx error message, or crash the encoder.
+        check_token(self._token)
         url = self.api_url + path
         request_headers = {"authorization": f"Bearer {self._token}", **(headers or {})}
         try:
@@ -381,6 +394,7 @@ _STATUS_OF_KIND: dict[str, Status] = {
     "server_error": "server_error",
     "timeout": "timeout",
     "unreachable": "unreachable",
+    "usage": "invalid",  # credentials no request could carry (a malformed token or ID)
 }
 
 
@@ -410,8 +424,8 @@ class Verification:
         return None if self.error is None else self.error.message
 
 
-def status_of(error: ApiError) -> Status:
-    """The verification status an API error stands for."""
+def status_of(error: BpError) -> Status:
+    """The verification status an API error (or malformed credentials) stands for."""
     return _STATUS_OF_KIND.get(error.kind, "bad_response")
 
 
@@ -423,7 +437,7 @@ async def verify(client: ApiClient, workspace_id: str) -> Verification:
     async def fetch(key: str, call: Callable[[], Awaitable[Any]]) -> None:
         try:
             results[key] = await call()
-        except ApiError as exc:
+        except BpError as exc:
             results[key] = exc
 
     async with anyio.create_task_group() as group:
@@ -431,7 +445,7 @@ async def verify(client: ApiClient, workspace_id: str) -> Verification:
         group.start_soon(fetch, "workspace", lambda: client.get_workspace(workspace_id))
     elapsed = time.monotonic() - started
     account, workspace = results["account"], results["workspace"]
-    errors = [item for item in (account, workspace) if isinstance(item, ApiError)]
+    errors = [item for item in (account, workspace) if isinstance(item, BpError)]
     if not errors:
         return Verification("ok", account, workspace, seconds=elapsed)
     error = errors[0]

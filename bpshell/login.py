@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from bpshell.api import ApiClient, Verification, Workspace, app_url, tokens_page, verify
 from bpshell.cache import drop_workspaces
-from bpshell.commands import GlobalOptions, LoginOptions, LogoutOptions
+from bpshell.commands import TRUE_WORDS, GlobalOptions, LoginOptions, LogoutOptions
 from bpshell.config import (
     DEFAULT_API_URL,
     DEFAULT_PROFILE,
@@ -78,7 +78,7 @@ async def run_login(options: LoginOptions, opts: GlobalOptions, env: Env) -> Res
             "account": verification.account.email,
             "tokenStorage": storage,
         },
-        f'Logged in to workspace {label} as {email} — profile "{target.name}"',
+        f'Logged in to workspace {label} as {email} — profile "{clean(target.name)}"',
     )
 
 
@@ -105,7 +105,7 @@ def _given_token(options: LoginOptions, opts: GlobalOptions, env: Env) -> str | 
             raise UsageError("--token -: stdin was empty", "pipe the token into bp login --token -")
         return check_token(text)
     if options.token is not None:
-        if not opts.confirm and not env.environ.get("CI"):
+        if not opts.confirm and env.environ.get("CI", "").strip().lower() not in TRUE_WORDS:
             env.err(ARGV_TOKEN_HINT)
         return check_token(options.token)
     from_env = env.environ.get("BP_TOKEN")
@@ -240,7 +240,9 @@ async def _restore(env: Env, name: str, previous: str | None) -> None:
         else:
             await env.tokens.set(name, previous)
     except KeyringUnavailable as exc:
-        env.err(f"warning: could not restore the keyring entry of profile {name}: {exc.message}")
+        env.err(
+            clean(f"warning: could not restore the keyring entry of profile {name}: {exc.message}")
+        )
 
 
 async def run_logout(options: LogoutOptions, opts: GlobalOptions, env: Env) -> Result:

@@ -166,7 +166,7 @@ def _token_text(resolved: Resolved, shown: str | None) -> str:
     if resolved.token is None:
         return "(missing)"
     value = shown if shown is not None else mask(resolved.token)
-    return f"{value} (from {resolved.token_source})"
+    return f"{clean(value)} (from {resolved.token_source})"
 
 
 async def _verify_resolved(resolved: Resolved, env: Env) -> Verification:
@@ -382,7 +382,7 @@ async def run_get(options: NameOptions, opts: GlobalOptions, env: Env) -> Result
         f"Profile: {clean(name)}" + (" (active)" if name == config.active() else ""),
         f"Workspace: {workspace_label(profile.workspaceName, profile.workspaceId)}",
         f"API URL: {clean(profile.apiUrl)}",
-        f"Token: {shown or '(missing)'}" + (f" ({storage})" if storage else ""),
+        f"Token: {clean(shown) if shown else '(missing)'}" + (f" ({storage})" if storage else ""),
     ]
     data: dict[str, Any] = {
         "name": name,

@@ -50,7 +50,26 @@ def table_row(cells: Sequence[str], widths: Sequence[int]) -> str:
 
 def to_json(data: Any) -> str:
     """The JSON written on stdout."""
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return _inert(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _inert(text: str) -> str:
+    """JSON text with every non-printable character as a ``\\u`` escape.
+
+    ``json.dumps`` escapes only C0 controls; DEL, C1 controls (``\\x9b`` is CSI on some
+    terminals) and bidi overrides would reach the terminal raw. Outside strings JSON text
+    holds only printable ASCII and newlines, so escaping the rest is the same JSON.
+    """
+    if text.replace("\n", "").isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == "\n" else _escape(ord(ch)) for ch in text)
+
+
+def _escape(code: int) -> str:
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def error_line(error: BpError) -> str:
@@ -70,7 +89,7 @@ def error_json(error: BpError) -> str:
     body: dict[str, Any] = {"type": error.kind, "message": error.message}
     if error.hint:
         body["hint"] = error.hint
-    return json.dumps({"error": body}, ensure_ascii=False)
+    return _inert(json.dumps({"error": body}, ensure_ascii=False))
 
 
 def workspace_label(name: str | None, workspace_id: str) -> str:

@@ -127,7 +127,7 @@ def peek(
         }
         name = profile or data.get("activeProfile")
         entry = data["profiles"].get(name) if name in profiles else None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return View(profile), {}
     if entry is None:
         return View(profile, api_url=override or DEFAULT_API_URL), profiles

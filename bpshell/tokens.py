@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 from bpshell.errors import StorageError
+from bpshell.render import clean  # names and keyring messages may hold escape sequences
 
 SERVICE = "botpress-cli"
 KEYRING_TIMEOUT_S = 3.0
@@ -153,7 +154,8 @@ async def read_token(
     try:
         token = await store.get(name)
     except KeyringUnavailable as exc:
-        warn(f'warning: cannot read the token of profile "{name}" from the keyring: {exc.message}')
+        where = f'the token of profile "{name}" from the keyring'
+        warn(clean(f"warning: cannot read {where}: {exc.message}"))
         return None, None
     return (token, "keyring") if token else (None, None)
 
@@ -168,7 +170,11 @@ async def save_token(
     try:
         await store.set(name, token)
     except KeyringUnavailable as exc:
-        warn(f"warning: {exc.message}; the token is stored in plain text in config.json (0600)")
+        warn(
+            clean(
+                f"warning: {exc.message}; the token is stored in plain text in config.json (0600)"
+            )
+        )
         return "file"
     return "keyring"
 
@@ -179,8 +185,11 @@ async def forget_token(store: TokenStore, name: str, warn: Callable[[str], None]
         await store.delete(name)
     except KeyringUnavailable as exc:
         warn(
-            f'warning: the token of profile "{name}" may still be in the keyring ({exc.message}); '
-            f"remove it with: secret-tool clear service {SERVICE} username {name}"
+            clean(
+                f'warning: the token of profile "{name}" may still be in the keyring '
+                f"({exc.message}); remove it with: secret-tool clear service {SERVICE} "
+                f"username {name}"
+            )
         )
         return False
     return True
