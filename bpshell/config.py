@@ -1,4 +1,4 @@
-"""config.json: the pydantic models of the shared config file, and its locked, atomic store.
+"""config.json: the validated model of the shared config file, and its locked, atomic store.
 
 Every change is a read-modify-write under an inter-process ``flock`` on ``config.json.lock``,
 written to a temporary file that is fsync-ed and renamed over the old one, so concurrent
@@ -20,10 +20,11 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import SchemaValidator, ValidationError
+from pydantic_core import core_schema as cs
 
 from bpshell.errors import ConfigError, StorageError, UsageError
 
@@ -40,39 +41,136 @@ _TOKEN_RE = re.compile(r"[\x21-\x7e]{1,4096}")
 T = TypeVar("T")
 
 
-class Profile(BaseModel):
-    """One named set of credentials. ``token`` is set only when the token lives in the file."""
+def _schemas() -> tuple[SchemaValidator, SchemaValidator]:
+    """Validators of a profile and of the whole file, built on pydantic's core engine.
 
-    model_config = ConfigDict(extra="allow", strict=True)
+    pydantic_core alone costs a fraction of ``pydantic.BaseModel``'s import and schema
+    build, and offline commands such as ``bp profiles use`` load this module on every run.
+    """
+    text = cs.str_schema(strict=True)
+    optional = cs.nullable_schema(text)
+    profile = cs.typed_dict_schema(
+        {
+            "apiUrl": cs.typed_dict_field(text),
+            "workspaceId": cs.typed_dict_field(text),
+            "workspaceName": cs.typed_dict_field(optional, required=False),
+            "token": cs.typed_dict_field(optional, required=False),
+        },
+        extra_behavior="allow",
+    )
+    whole = cs.typed_dict_schema(
+        {
+            "version": cs.typed_dict_field(cs.literal_schema([1]), required=False),
+            "activeProfile": cs.typed_dict_field(optional, required=False),
+            "profiles": cs.typed_dict_field(cs.dict_schema(text, profile), required=False),
+        },
+        extra_behavior="allow",
+    )
+    return SchemaValidator(profile), SchemaValidator(whole)
 
-    apiUrl: str
-    workspaceId: str
-    workspaceName: str | None = None
-    token: str | None = None
+
+_PROFILE_SCHEMA, _CONFIG_SCHEMA = _schemas()
+_PROFILE_KEYS = ("apiUrl", "workspaceId", "workspaceName", "token")
 
 
-class ConfigFile(BaseModel):
+class Profile:
+    """One named set of credentials. ``token`` is set only when the token lives in the file.
+
+    ``extra`` holds the keys bpshell does not know; they survive a rewrite.
+    """
+
+    __slots__ = ("apiUrl", "extra", "token", "workspaceId", "workspaceName")
+
+    def __init__(
+        self,
+        apiUrl: str,
+        workspaceId: str,
+        workspaceName: str | None = None,
+        token: str | None = None,
+        **extra: Any,
+    ) -> None:
+        self.apiUrl = apiUrl
+        self.workspaceId = workspaceId
+        self.workspaceName = workspaceName
+        self.token = token
+        self.extra = extra
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Profile:
+        """A profile from a validated ``dict``."""
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object, optional keys left out when unset."""
+        data: dict[str, Any] = {"apiUrl": self.apiUrl, "workspaceId": self.workspaceId}
+        if self.workspaceName is not None:
+            data["workspaceName"] = self.workspaceName
+        if self.token is not None:
+            data["token"] = self.token
+        data.update((k, v) for k, v in self.extra.items() if k not in _PROFILE_KEYS)
+        return data
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Profile) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self.to_dict().items() if k != "token"}
+        return f"Profile({shown!r}, token={'set' if self.token else None})"
+
+
+class ConfigFile:
     """The whole of config.json. Unknown keys, here and in profiles, survive a rewrite."""
 
-    model_config = ConfigDict(extra="allow", strict=True)
+    __slots__ = ("activeProfile", "extra", "profiles", "version")
 
-    version: Literal[1] = 1
-    activeProfile: str | None = None
-    profiles: dict[str, Profile] = Field(default_factory=dict)
+    def __init__(
+        self,
+        activeProfile: str | None = None,
+        profiles: dict[str, Profile] | None = None,
+        version: int = 1,
+        **extra: Any,
+    ) -> None:
+        self.version = version
+        self.activeProfile = activeProfile
+        self.profiles: dict[str, Profile] = profiles if profiles is not None else {}
+        self.extra = extra
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> ConfigFile:
+        """Parse and validate; raises pydantic_core.ValidationError."""
+        return cls._build(_CONFIG_SCHEMA.validate_json(raw))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConfigFile:
+        """Validate a ``dict``; raises pydantic_core.ValidationError."""
+        return cls._build(_CONFIG_SCHEMA.validate_python(data))
+
+    @classmethod
+    def _build(cls, data: dict[str, Any]) -> ConfigFile:
+        profiles = {name: Profile.from_dict(p) for name, p in data.pop("profiles", {}).items()}
+        return cls(profiles=profiles, **data)
 
     def active(self) -> str | None:
         """The active profile's name, or None when it is unset or names a missing profile."""
         name = self.activeProfile
         return name if name is not None and name in self.profiles else None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object."""
+        data: dict[str, Any] = {
+            "version": self.version,
+            "activeProfile": self.activeProfile,
+            "profiles": {name: p.to_dict() for name, p in self.profiles.items()},
+        }
+        data.update((k, v) for k, v in self.extra.items() if k not in data)
+        return data
+
     def to_json(self) -> str:
-        """Serialise, leaving out optional keys that are unset."""
-        data = self.model_dump(mode="json")
-        for profile in data["profiles"].values():
-            for key in ("workspaceName", "token"):
-                if profile.get(key) is None:
-                    profile.pop(key, None)
-        return _dumps(data)
+        """The file's text."""
+        return _dumps(self.to_dict())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ConfigFile) and self.to_dict() == other.to_dict()
 
 
 def _dumps(data: Any) -> str:
@@ -184,7 +282,7 @@ class ConfigStore:
                 "move it away and log in again",
             )
         try:
-            return ConfigFile.model_validate_json(raw)
+            return ConfigFile.from_json(raw)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "top level"
@@ -209,7 +307,7 @@ class ConfigStore:
             config = self.load()
             before = config.to_json()
             result = change(config)
-            after = ConfigFile.model_validate(config.model_dump()).to_json()
+            after = ConfigFile.from_dict(config.to_dict()).to_json()
             if after != before:
                 self._write(after)
         return result

@@ -208,7 +208,7 @@ async def _save(
 
     def change(config: ConfigFile) -> Profile | None:
         old = config.profiles.get(target.name)
-        extra = dict(old.model_extra or {}) if old else {}
+        extra = dict(old.extra) if old else {}
         config.profiles[target.name] = Profile(
             apiUrl=target.api_url,
             workspaceId=workspace.id,

@@ -60,7 +60,7 @@ def start_logins(
 
 def check_file(home: Path, names: list[str]) -> ConfigFile:
     path = home / "config.json"
-    config = ConfigFile.model_validate_json(path.read_bytes())
+    config = ConfigFile.from_json(path.read_bytes())
     assert sorted(config.profiles) == sorted(names)
     assert config.activeProfile in names
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

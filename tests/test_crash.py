@@ -66,13 +66,13 @@ def version_of(seq: int) -> ConfigFile:
 
 def next_version(config: ConfigFile) -> None:
     """The writers' change: the version after the current one."""
-    extra = config.profiles["p"].model_extra or {}
+    extra = config.profiles["p"].extra
     fresh = version_of(int(extra["seq"]) + 1)
     config.activeProfile, config.profiles = fresh.activeProfile, fresh.profiles
 
 
 def seq_of(data: bytes) -> int:
-    extra = ConfigFile.model_validate_json(data).profiles["p"].model_extra or {}
+    extra = ConfigFile.from_json(data).profiles["p"].extra
     return int(extra["seq"])
 
 
@@ -174,7 +174,7 @@ def test_killed_bp_processes_leave_the_old_or_the_new_file(
         time.sleep(rng.uniform(0.05, 0.4))
         process.kill()
         process.wait(timeout=10)
-        config = ConfigFile.model_validate_json(bp.config_path.read_bytes())
+        config = ConfigFile.from_json(bp.config_path.read_bytes())
         new = f"new{index}" in config.profiles
         outcomes["new" if new else "old"] += 1
         if new:

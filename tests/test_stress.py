@@ -134,7 +134,7 @@ def test_fifty_processes_lose_nothing(tmp_path: Path, sandbox: Sandbox) -> None:
     elapsed = time.monotonic() - started
 
     path = home / "config.json"
-    config = ConfigFile.model_validate_json(path.read_bytes())
+    config = ConfigFile.from_json(path.read_bytes())
     stored = json.loads(path.read_text())["profiles"]
     lost = [
         name
