@@ -1,0 +1,159 @@
+"""The official CLI (``@botpress/cli`` on node) beside ours: ``login -y`` and ``logout``.
+
+Both run against the same sandbox (no latency) with throwaway homes. The official CLI asks
+the npm registry for its latest version on every command (``GlobalCommand._notifyUpdateCli``,
+awaited in ``bootstrap``, through ``latest-version``/``package-json``, which read the registry
+from ``npm_config_registry``). That variable points it at a local stand-in registry that says
+the installed version is the latest, so the check costs a loopback round trip instead of an
+Internet one (a closed port would be worse: ``got`` retries refused connections for ~3 s).
+No target: the figures are for comparison.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from harness import ROOT, Bench, Row, base, info, unavailable, write_config
+
+NAME = "official"
+KNOWN_FOLDERS = (
+    Path("/tmp/bench-npm"),
+    ROOT / ".ci" / "node",  # where .ci/test installs it
+    ROOT,
+    Path.home() / ".cache" / "bpshell-bench",
+)
+VERSION = "0.8.59"
+INSTALL = (
+    "mkdir -p /tmp/bench-npm && cd /tmp/bench-npm && "
+    f"npm install --no-audit --no-fund @botpress/cli@{VERSION}"
+)
+
+
+def find_official(flag: str | None) -> list[str] | None:
+    """The command line of the official CLI: --official, $BP_OFFICIAL_CLI, then known folders."""
+    if shutil.which("node") is None:
+        return None
+    given = flag or os.environ.get("BP_OFFICIAL_CLI")
+    if given:
+        words = shlex.split(given)
+        found = bool(words) and (Path(words[0]).exists() or shutil.which(words[0]) is not None)
+        return words if found else None
+    for folder in KNOWN_FOLDERS:
+        script = folder / "node_modules" / ".bin" / "bp"
+        if script.exists():
+            return [str(script)]
+    return None
+
+
+class _Registry(BaseHTTPRequestHandler):
+    """Any package is at version :data:`VERSION`, as the npm registry's abbreviated document."""
+
+    def do_GET(self) -> None:
+        body = json.dumps(
+            {
+                "name": "@botpress/cli",
+                "dist-tags": {"latest": VERSION},
+                "versions": {VERSION: {"name": "@botpress/cli", "version": VERSION}},
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def fake_registry() -> Iterator[str]:
+    """A local npm registry for the update check; yields its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Registry)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _says(text: str) -> Callable[[subprocess.CompletedProcess[str]], str | None]:
+    def check(done: subprocess.CompletedProcess[str]) -> str | None:
+        return None if text in done.stdout + done.stderr else f"did not say {text!r}"
+
+    return check
+
+
+def run(bench: Bench) -> list[Row]:
+    if bench.official is None:
+        return [unavailable(NAME, "official CLI", f"node or @botpress/cli missing; {INSTALL}")]
+    url = bench.sandbox(0).url
+    ((token, workspace),) = bench.accounts(1)
+    with fake_registry() as registry:
+        return _compare(
+            bench, url, token, workspace, bench.env(extra={"npm_config_registry": registry})
+        )
+
+
+def _compare(bench: Bench, url: str, token: str, workspace: str, env: dict[str, str]) -> list[Row]:
+    assert bench.official is not None
+    official_home = bench.home("official")
+    ours_home = bench.home("ours")
+    cache = {"token": token, "workspaceId": workspace, "apiUrl": url}
+
+    def official_logged_in() -> None:
+        (official_home / "global.cache.json").write_text(json.dumps(cache))
+
+    def ours_empty() -> None:
+        write_config(ours_home, {"version": 1, "profiles": {}})
+
+    def ours_logged_in() -> None:
+        profile = {"apiUrl": url, "workspaceId": workspace, "token": token}
+        write_config(
+            ours_home, {"version": 1, "activeProfile": "default", "profiles": {"default": profile}}
+        )
+
+    login = ["login", "-y", "--workspaceId", workspace, "--apiUrl", url]
+    official_login = bench.timed(
+        [*bench.official, *login, "--token", token, "--botpressHome", str(official_home)],
+        env,
+        check=_says("Logged In"),
+    )
+    ours_login = bench.timed(
+        [*bench.bp, *login, "--token", "-", "--insecure-storage", "--botpressHome", str(ours_home)],
+        env,
+        stdin=token,
+        prepare=ours_empty,
+    )
+    official_logout = bench.timed(
+        [*bench.official, "logout", "--botpressHome", str(official_home)],
+        env,
+        prepare=official_logged_in,
+        check=_says("Logged Out"),
+    )
+    ours_logout = bench.timed(
+        [*bench.bp, "logout", "--botpressHome", str(ours_home)], env, prepare=ours_logged_in
+    )
+    return [
+        base(NAME, "official: login -y", official_login, "@botpress/cli; 1 request (listBots)"),
+        info(
+            NAME,
+            "bpshell: login -y",
+            ours_login,
+            baseline=official_login,
+            note="token on stdin, --insecure-storage; 2 requests at once (account, workspace)",
+        ),
+        base(NAME, "official: logout", official_logout),
+        info(NAME, "bpshell: logout", ours_logout, baseline=official_logout),
+    ]
