@@ -184,6 +184,8 @@ class Session:
         self._fetched_at: dict[Key, float] = {}
         self._failed_at: dict[Key, float] = {}
         self._busy: set[Key] = set()
+        self._wanted: set[Key] = set()
+        self._wake = anyio.Event()
         self._refetch: set[Key] = set()
         self._check_scope: anyio.CancelScope | None = None
         self._group: anyio.abc.TaskGroup | None = None
@@ -210,6 +212,7 @@ class Session:
         try:
             async with anyio.create_task_group() as group:
                 self._group = group
+                group.start_soon(self._serve_wants)
                 if ui_ready is not None:
                     self._first_frame()
                     task_status.started()
@@ -276,8 +279,21 @@ class Session:
             self._ensure_active()
 
     def want(self, key: Key) -> None:
-        """Completion needs ``key``'s workspaces: load them from disk (fetch if active)."""
-        self._ensure(key, fetch=key == self.active_key)
+        """Completion needs ``key``'s workspaces: load them from disk (fetch if active).
+
+        Called by the completer outside any task (a key binding's callback), so it only
+        records the wish; :meth:`_serve_wants`, a task of the session, acts on it.
+        """
+        self._wanted.add(key)
+        self._wake.set()
+
+    async def _serve_wants(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake = anyio.Event()
+            wanted, self._wanted = self._wanted, set()
+            for key in wanted:
+                self._ensure(key, fetch=key == self.active_key)
 
     def _read_profiles(self, config: ConfigFile) -> None:
         override = self._env.environ.get("BP_API_URL")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from bpshell.cache import cache_path
+from bpshell.cache import cache_path, write_workspaces
 from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
 from tests.conftest import ROOT, process_env
 from tests.shell_helpers import history_text, wait_until
@@ -132,3 +132,20 @@ def test_ctrl_c_at_the_prompt_then_exit(shell: tuple[pexpect.spawn, io.StringIO]
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_tab_on_another_profiles_workspace_ids(
+    shell: tuple[pexpect.spawn, io.StringIO], home: Path, fresh_sandbox: Sandbox
+) -> None:
+    """Tab runs outside any task in a real terminal; asking for another profile's cache works."""
+    write_workspaces(home, "bobby", fresh_sandbox.url, [("ws_initech", "initech")])
+    child, screen = shell
+    child.expect_exact("bp default:acme ›")
+    wait_until(lambda: cache_path(home, "default").exists())
+    child.send("login -y -p bobby --workspaceId ws_in\t")
+    time.sleep(0.3)  # the first Tab asks for bobby's cache; the second one finds it loaded
+    child.send("\t")
+    child.expect_exact("itech")  # the screen is redrawn by difference: ws_in + itech
+    child.send("\x15exit\r")
+    child.expect(pexpect.EOF)
+    assert "Unhandled exception" not in screen.getvalue()

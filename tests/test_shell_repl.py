@@ -15,7 +15,7 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from bpshell.cache import cache_path
+from bpshell.cache import cache_path, write_workspaces
 from bpshell.commands import GlobalOptions
 from bpshell.repl import run_repl
 from bpshell.sandbox import ALICE_TOKEN, Sandbox
@@ -109,6 +109,24 @@ async def test_switching_workspace_by_completion_keeps_the_token(bp: Bp, sandbox
     )
     assert bp.config()["profiles"]["default"]["workspaceId"] == "ws_team07"
     assert bp.tokens.entries["default"] == ALICE_TOKEN  # type: ignore[attr-defined]
+
+
+async def test_tab_on_another_profiles_workspaces_loads_them_in_the_background(
+    bp: Bp, sandbox: Sandbox
+) -> None:
+    """The Tab key binding runs outside any task: the load it asks for must still happen."""
+    await log_in_two(bp, sandbox)
+    write_workspaces(bp.home, "bob", sandbox.url, [("ws_initech", "initech")])
+    line = "login -y -p bob --workspaceId ws_in"
+    async with repl(bp) as shell:
+        await until(lambda: "ws_acme" in offered(shell.session))
+        shell.send(line + "\t")
+        await until(lambda: offered(shell.session, line) == {"ws_initech"})
+        shell.send("\t\r")
+        await until(lambda: "Logged in" in out(shell.runner))
+        shell.send("\x04")
+    assert "initech (ws_initech)" in out(shell.runner)
+    assert "Unhandled exception" not in err(shell.runner)
 
 
 async def test_ctrl_c_at_the_prompt_clears_the_line(bp: Bp, sandbox: Sandbox) -> None:
