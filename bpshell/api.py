@@ -18,9 +18,8 @@ import anyio
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bpshell.config import check_token, check_workspace_id, printable
+from bpshell.config import check_token, check_workspace_id, printable, tokens_page
 from bpshell.errors import (
-    TOKENS_PAGE,
     ApiError,
     ApiTimeoutError,
     AuthError,
@@ -86,20 +85,6 @@ class Bot(_Lenient):
 class _BotPage(_Lenient):
     bots: list[Bot]
     meta: _Meta
-
-
-def app_url(api_url: str) -> str:
-    """The web app beside an API URL: ``https://api.X`` -> ``https://app.X``."""
-    scheme, _, rest = api_url.partition("://")
-    if rest.startswith("api."):
-        return f"{scheme}://app.{rest[4:].split('/')[0]}"
-    return "https://app.botpress.cloud"
-
-
-def tokens_page(api_url: str) -> str:
-    """Where a user makes a new Personal Access Token for ``api_url``."""
-    app = app_url(api_url)
-    return TOKENS_PAGE if app == "https://app.botpress.cloud" else f"{app}/profile/tokens"
 
 
 def new_http_client(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from bpshell.commands import GlobalOptions, Invocation, env_globals, parse, usage_text
 from bpshell.errors import BpError, ExitStatus, UsageError
@@ -63,11 +63,26 @@ def run(
 
 
 def _run_async(invocation: Invocation, env: Env) -> int:
+    command = invocation.command
+    assert command is not None
+    first_run = _first_run(invocation, env)
+    offline = command.offline
+    if (
+        offline is not None
+        and not first_run
+        and offline(invocation.options, invocation.globals, env.interactive)
+    ):
+        try:
+            return _without_loop(execute(invocation, env))
+        except KeyboardInterrupt:
+            env.err("\nInterrupted.")
+            return int(ExitStatus.INTERRUPTED)
+
     import asyncio
 
     async def run() -> int:
         try:
-            if _first_run(invocation, env):
+            if first_run:
                 from bpshell.official import import_on_first_run
 
                 await import_on_first_run(env)
@@ -80,6 +95,16 @@ def _run_async(invocation: Invocation, env: Env) -> int:
     except KeyboardInterrupt:
         env.err("\nInterrupted.")
         return int(ExitStatus.INTERRUPTED)
+
+
+def _without_loop(coroutine: Coroutine[Any, Any, int]) -> int:
+    """Run an offline command, which never waits on anything, with no event loop at all."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return int(done.value)
+    coroutine.close()
+    raise RuntimeError("an offline command waited on something: it needs an event loop")
 
 
 def _first_run(invocation: Invocation, env: Env) -> bool:

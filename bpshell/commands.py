@@ -84,7 +84,7 @@ class ListOptions:
 
     verify: bool = False
     display_token: bool = False
-    concurrency: int = 32
+    concurrency: int = 64
     timeout: float = 10.0
 
 
@@ -126,6 +126,13 @@ class ShellOptions:
 
 
 Run = Callable[[Any, GlobalOptions, "Env"], Awaitable["Result"]]
+# Whether a run with these options (and this interactivity) needs no network and no prompt:
+# such runs go without an event loop, so asyncio is never even imported.
+Offline = Callable[[Any, GlobalOptions, bool], bool]
+
+
+def _always(options: Any, opts: GlobalOptions, interactive: bool) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,7 @@ class Command:
     args: tuple[Arg, ...] = ()
     aliases: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
+    offline: Offline | None = None
 
     @property
     def name(self) -> str:
@@ -329,6 +337,7 @@ COMMANDS: tuple[Command, ...] = (
         LogoutOptions,
         flags=(Flag(("--all",), "all", help="log out of every profile"),),
         examples=("bp logout", "bp logout -p prod", "bp logout --all"),
+        offline=_always,
     ),
     _profiles(
         "list",
@@ -342,7 +351,7 @@ COMMANDS: tuple[Command, ...] = (
                 ("--concurrency",),
                 "concurrency",
                 "N",
-                "requests in flight at most (default 32)",
+                "API requests in flight at most (default 64; each check sends 2)",
                 convert=_positive_int,
             ),
             Flag(
@@ -353,6 +362,7 @@ COMMANDS: tuple[Command, ...] = (
                 convert=_positive_float,
             ),
         ),
+        offline=lambda o, g, i: not o.verify and not o.display_token,
     ),
     _profiles(
         "active",
@@ -365,6 +375,7 @@ COMMANDS: tuple[Command, ...] = (
         NameOptions,
         "make a profile the active one",
         args=(replace(PROFILE_ARG, required=False),),
+        offline=lambda o, g, i: o.name is not None,
     ),
     _profiles(
         "get",
@@ -372,13 +383,21 @@ COMMANDS: tuple[Command, ...] = (
         "show one profile",
         args=(replace(PROFILE_ARG, required=False),),
         flags=(DISPLAY_TOKEN,),
+        offline=_always,
     ),
-    _profiles("rm", NameOptions, "remove a profile and its token", args=(PROFILE_ARG,)),
+    _profiles(
+        "rm",
+        NameOptions,
+        "remove a profile and its token",
+        args=(PROFILE_ARG,),
+        offline=lambda o, g, interactive: g.confirm or not interactive,
+    ),
     _profiles(
         "rename",
         RenameOptions,
         "rename a profile",
         args=(Arg("old", "current name", complete="profiles"), Arg("new", "new name")),
+        offline=_always,
     ),
     Command(
         ("profiles", "import"),

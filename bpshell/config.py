@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic_core import SchemaValidator, ValidationError
+from pydantic_core import SchemaValidator, ValidationError, to_json
 from pydantic_core import core_schema as cs
 
-from bpshell.errors import ConfigError, StorageError, UsageError
+from bpshell.errors import TOKENS_PAGE, ConfigError, StorageError, UsageError
 
 DEFAULT_API_URL = "https://api.botpress.cloud"
 DEFAULT_PROFILE = "default"
@@ -174,9 +174,21 @@ class ConfigFile:
 
 
 def _dumps(data: Any) -> str:
-    import json
+    return to_json(data, indent=2).decode("utf-8") + "\n"
 
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+def app_url(api_url: str) -> str:
+    """The web app beside an API URL: ``https://api.X`` -> ``https://app.X``."""
+    scheme, _, rest = api_url.partition("://")
+    if rest.startswith("api."):
+        return f"{scheme}://app.{rest[4:].split('/')[0]}"
+    return "https://app.botpress.cloud"
+
+
+def tokens_page(api_url: str) -> str:
+    """Where a user makes a new Personal Access Token for ``api_url``."""
+    app = app_url(api_url)
+    return TOKENS_PAGE if app == "https://app.botpress.cloud" else f"{app}/profile/tokens"
 
 
 def check_profile_name(name: str) -> str:

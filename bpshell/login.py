@@ -7,8 +7,8 @@ save puts the previous keyring entry back. Logout removes every copy of a token.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bpshell.api import ApiClient, Verification, Workspace, app_url, tokens_page, verify
 from bpshell.cache import drop_workspaces
 from bpshell.commands import TRUE_WORDS, GlobalOptions, LoginOptions, LogoutOptions
 from bpshell.config import (
@@ -16,15 +16,20 @@ from bpshell.config import (
     DEFAULT_PROFILE,
     ConfigFile,
     Profile,
+    app_url,
     check_api_url,
     check_profile_name,
     check_token,
     check_workspace_id,
+    tokens_page,
 )
 from bpshell.env import Env
 from bpshell.errors import ApiError, BpError, ExitStatus, UsageError
 from bpshell.render import Result, clean, workspace_label
 from bpshell.tokens import KeyringUnavailable, Storage, forget_token, read_token, save_token
+
+if TYPE_CHECKING:
+    from bpshell.api import ApiClient, Verification, Workspace
 
 ARGV_TOKEN_HINT = (
     "hint: --token - (reads stdin) or BP_TOKEN keeps the token out of shell history "
@@ -61,6 +66,8 @@ async def run_login(options: LoginOptions, opts: GlobalOptions, env: Env) -> Res
     client = env.api(target.api_url, token)
     if workspace_id is None:
         workspace_id = await _choose_workspace(target, client, env, interactive)
+    from bpshell.api import verify
+
     verification = await verify(client, workspace_id)
     if not verification.ok:
         raise await _explained(verification, client)

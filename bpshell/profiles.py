@@ -26,6 +26,8 @@ from bpshell.tokens import KeyringUnavailable, forget_token, mask, read_token
 if TYPE_CHECKING:
     from bpshell.api import Verification
 
+REQUESTS_PER_CHECK = 2  # api.verify asks for the account and the workspace at once
+
 
 @dataclass(frozen=True)
 class Resolved:
@@ -291,7 +293,7 @@ async def _verify_all(
 ) -> dict[str, Verification]:
     import anyio
 
-    limiter = anyio.CapacityLimiter(options.concurrency)
+    limiter = anyio.CapacityLimiter(max(1, options.concurrency // REQUESTS_PER_CHECK))
     results: dict[str, Verification] = {}
 
     async def check(name: str, profile: Profile) -> None:

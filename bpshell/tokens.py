@@ -8,6 +8,8 @@ so callers fall back to the file with a warning. ``InMemoryTokens`` is the test 
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
@@ -72,8 +74,6 @@ class KeyringTokens:
         return deleted
 
     async def _call(self, operation: Callable[[Any], Any]) -> Any:
-        import anyio
-
         if self._broken is not None:
             raise KeyringUnavailable(self._broken)
 
@@ -83,8 +83,12 @@ class KeyringTokens:
             return operation(self._backend)
 
         try:
-            with anyio.fail_after(self._timeout):
-                return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+            if _event_loop_running():
+                import anyio
+
+                with anyio.fail_after(self._timeout):
+                    return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+            return _in_thread(run, self._timeout)
         except TimeoutError:
             self._broken = f"the keyring did not answer within {self._timeout:g} s"
         except KeyringUnavailable as exc:
@@ -92,6 +96,32 @@ class KeyringTokens:
         except Exception as exc:  # keyring backends raise anything from D-Bus to OSError
             self._broken = f"the keyring failed ({type(exc).__name__}: {_first_line(exc)})"
         raise KeyringUnavailable(self._broken)
+
+
+def _event_loop_running() -> bool:
+    """Whether this thread runs an asyncio loop (offline commands run without one)."""
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and asyncio.events._get_running_loop() is not None
+
+
+def _in_thread(call: Callable[[], Any], timeout: float) -> Any:
+    """``call()`` in a daemon thread, given up on (TimeoutError) after ``timeout`` seconds."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # handed over to the caller's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=target, name="bpshell-keyring", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise TimeoutError
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 def _usable_backend() -> Any:

@@ -169,7 +169,7 @@ CASES: list[tuple[list[str], dict[str, str], list[str]]] = [
         {},
         [
             "--displayToken\tshow tokens in clear",
-            "--concurrency\trequests in flight at most (default 32)",
+            "--concurrency\tAPI requests in flight at most (default 64; each check sends 2)",
             "--timeout\ttime allowed per profile (default 10)",
             "--json\tprint only JSON on stdout",
             "--verbose\tlog API requests (tokens redacted) on stderr",

@@ -268,9 +268,9 @@ def test_list_verify_respects_concurrency(bp: Bp, sandbox: Sandbox) -> None:
         dict.fromkeys(names, ALICE_TOKEN),
     )
     sandbox.set_latency(150)
-    result = bp("profiles", "list", "--verify", "--concurrency", "1")
+    result = bp("profiles", "list", "--verify", "--concurrency", "2")
     assert result.code == 0, result.err
-    assert sandbox.stats.max_in_flight == 2  # one profile at a time, its two checks at once
+    assert sandbox.stats.max_in_flight == 2  # 2 requests: one profile at a time, both its checks
 
 
 @pytest.mark.parametrize(
