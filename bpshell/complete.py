@@ -214,8 +214,9 @@ def _safe_value(value: str) -> bool:
 
 
 def _description(text: str) -> str:
-    flat = "".join(ch if ch.isprintable() else " " for ch in text)
-    flat = " ".join(flat.split())
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
+    flat = " ".join(text.split()) if "  " in text or text != text.strip() else text
     return flat if len(flat) <= MAX_DESCRIPTION else flat[: MAX_DESCRIPTION - 1] + "…"
 
 

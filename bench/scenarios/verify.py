@@ -18,6 +18,7 @@ LATENCY_MS = 300
 PROFILES = 40
 DEFAULT_BOUND = 32
 SMALL_BOUND = 8
+WAVES = PROFILES // (SMALL_BOUND // 2)
 
 
 def run(bench: Bench) -> list[Row]:
@@ -81,7 +82,7 @@ def run(bench: Bench) -> list[Row]:
             f"verify {PROFILES} profiles --concurrency {SMALL_BOUND}",
             small,
             baseline=single,
-            note=f"{PROFILES} / {SMALL_BOUND} = {PROFILES // SMALL_BOUND} waves",
+            note=f"{SMALL_BOUND // 2} profiles (2 requests each) at once: {WAVES} waves",
         )
     )
     rows.append(
