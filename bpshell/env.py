@@ -52,27 +52,28 @@ class TerminalPrompter:
     async def choose(
         self, label: str, choices: Sequence[tuple[str, str]], default: str | None
     ) -> str:
-        """See :meth:`Prompter.choose`: a numbered list; answer with a number or the value."""
+        """See :meth:`Prompter.choose`: a numbered list; the answer is a number, or part of a
+        value or of its description (Tab completes either)."""
         from prompt_toolkit import PromptSession, print_formatted_text
-        from prompt_toolkit.completion import FuzzyWordCompleter
 
+        from bpshell.completion import ChoiceCompleter
         from bpshell.render import clean
 
         for number, (value, description) in enumerate(choices, 1):
             mark = " (current)" if value == default else ""
             print_formatted_text(f"  {number:>3}. {clean(description)}  {clean(value)}{mark}")
-        values = [value for value, _ in choices]
-        session: PromptSession[str] = PromptSession(completer=FuzzyWordCompleter(values))
+        session: PromptSession[str] = PromptSession(
+            completer=ChoiceCompleter(choices), complete_while_typing=True
+        )
         hint = f" [{default}]" if default else ""
         while True:
             answer = (await _ask(session.prompt_async(f"{label}{hint}: "))).strip()
             if not answer and default:
                 return default
-            if answer.isdigit() and 1 <= int(answer) <= len(choices):
-                return values[int(answer) - 1]
-            if answer in values:
-                return answer
-            print_formatted_text(f"Answer with a number from 1 to {len(choices)} or an ID.")
+            picked, problem = pick(choices, answer)
+            if picked is not None:
+                return picked
+            print_formatted_text(problem)
 
     async def confirm(self, question: str, default: bool = False) -> bool:
         """See :meth:`Prompter.confirm`."""
@@ -82,6 +83,24 @@ class TerminalPrompter:
         suffix = " [Y/n] " if default else " [y/N] "
         answer = (await _ask(session.prompt_async(question + suffix))).strip().lower()
         return default if not answer else answer in ("y", "yes")
+
+
+def pick(choices: Sequence[tuple[str, str]], answer: str) -> tuple[str | None, str]:
+    """The value an answer names (a number, a value, or a unique part of a value or of its
+    description, ignoring case), or None and what to tell the user."""
+    values = [value for value, _ in choices]
+    if answer.isdigit() and 1 <= int(answer) <= len(choices):
+        return values[int(answer) - 1], ""
+    if answer in values:
+        return answer, ""
+    wanted = answer.lower()
+    found = [v for v, d in choices if wanted and (wanted in v.lower() or wanted in d.lower())]
+    if len(found) == 1:
+        return found[0], ""
+    if found:
+        shown = ", ".join(found[:5]) + (", …" if len(found) > 5 else "")
+        return None, f"{len(found)} match: {shown}. Type more of it, or a number."
+    return None, f"Answer with a number from 1 to {len(choices)}, or part of a name or ID."
 
 
 async def _ask(pending: object) -> str:
