@@ -340,19 +340,11 @@ def synthetic_workspaces(count: int, seed: int = 7) -> list[tuple[str, str]]:
 def write_workspace_cache(
     home: Path, profile: str, api_url: str, pairs: Sequence[tuple[str, str]]
 ) -> None:
-    """The per-profile workspace cache file, fresh, in the format of bpshell.cache."""
-    folder = home / "cache"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    data = {
-        "version": 1,
-        "profile": profile,
-        "apiUrl": api_url,
-        "fetchedAt": time.time(),
-        "workspaces": [{"id": i, "name": n} for i, n in pairs],
-    }
-    path = folder / f"workspaces.{profile}.json"
-    path.write_text(json.dumps(data))
-    path.chmod(0o600)
+    """The per-profile workspace cache file, fresh, written by bpshell itself."""
+    from bpshell.cache import write_workspaces
+
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_workspaces(home, profile, api_url, list(pairs))
 
 
 class Terminal:
