@@ -237,17 +237,19 @@ def test_list_verify_text_says_no_for_rejected_and_unknown_for_unanswered(
     )
 
 
-def test_list_verify_checks_profiles_at_the_same_time(bp: Bp, sandbox: Sandbox) -> None:
-    names = [f"p{index:02d}" for index in range(12)]
+def seed_alike(bp: Bp, sandbox: Sandbox, names: list[str]) -> None:
+    """Profiles ``names``, all alice's on ws_acme, none active."""
+    profiles = {name: profile(sandbox.url, "ws_acme", "acme") for name in names}
     seed(
         bp,
-        {
-            "version": 1,
-            "activeProfile": None,
-            "profiles": {name: profile(sandbox.url, "ws_acme", "acme") for name in names},
-        },
+        {"version": 1, "activeProfile": None, "profiles": profiles},
         dict.fromkeys(names, ALICE_TOKEN),
     )
+
+
+def test_list_verify_checks_profiles_at_the_same_time(bp: Bp, sandbox: Sandbox) -> None:
+    names = [f"p{index:02d}" for index in range(12)]
+    seed_alike(bp, sandbox, names)
     sandbox.set_latency(300)
     result = bp("profiles", "list", "--verify", "--json")
     assert (result.code, result.err) == (0, "")
@@ -258,15 +260,7 @@ def test_list_verify_checks_profiles_at_the_same_time(bp: Bp, sandbox: Sandbox) 
 
 def test_list_verify_respects_concurrency(bp: Bp, sandbox: Sandbox) -> None:
     names = [f"p{index}" for index in range(3)]
-    seed(
-        bp,
-        {
-            "version": 1,
-            "activeProfile": None,
-            "profiles": {name: profile(sandbox.url, "ws_acme", "acme") for name in names},
-        },
-        dict.fromkeys(names, ALICE_TOKEN),
-    )
+    seed_alike(bp, sandbox, names)
     sandbox.set_latency(150)
     result = bp("profiles", "list", "--verify", "--concurrency", "2")
     assert result.code == 0, result.err
