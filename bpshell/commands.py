@@ -597,9 +597,10 @@ def _parse_options(command: Command, words: list[str]) -> Any:
         index += 1
     spread = bool(command.args) and command.args[-1].many
     if len(args) > len(command.args) and not spread:
+        count = len(command.args)
+        takes = "no arguments" if not count else f"at most {count} argument{'s' * (count > 1)}"
         raise UsageError(
-            f"'bp {command.name}' takes at most {len(command.args)} argument(s), "
-            f"got {_shown(args[len(command.args)])}",
+            f"'bp {command.name}' takes {takes}, got {_shown(args[count])}",
             f"Run: bp {command.name} --help",
         )
     for arg, value in zip(command.args, args, strict=False):

@@ -191,7 +191,7 @@ def test_env_reminds_on_a_terminal(logged_in: Bp) -> None:
             ("env", "extra"),
             {},
             2,
-            "'bp env' takes at most 0 argument(s), got extra. Run: bp env --help\n",
+            "'bp env' takes no arguments, got extra. Run: bp env --help\n",
         ),
         (
             ("env", "-p", "nope"),

@@ -214,7 +214,7 @@ def test_parse(
         ),
         (
             ("profiles", "list", "extra"),
-            "'bp profiles list' takes at most 0 argument(s), got extra",
+            "'bp profiles list' takes no arguments, got extra",
             "Run: bp profiles list --help",
         ),
         (("profiles", "rm"), "'bp profiles rm' needs NAME", "usage: bp profiles rm NAME"),

@@ -630,7 +630,7 @@ def test_get_errors(
     result = bp(*words)
     assert (result.code, result.out) == (code, "")
     assert result.err == (
-        err or "'bp profiles get' takes at most 1 argument(s), got b. Run: bp profiles get --help\n"
+        err or "'bp profiles get' takes at most 1 argument, got b. Run: bp profiles get --help\n"
     )
 
 
