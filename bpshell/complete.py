@@ -252,7 +252,7 @@ class _Values:
 
     def config(self) -> dict[str, Any]:
         if self._config is None:
-            self._config = _read_config(self.home / "config.json")
+            self._config = peek_config(self.home / "config.json")
         return self._config
 
     def profiles(self) -> dict[str, dict[str, Any]]:
@@ -302,7 +302,8 @@ class _Values:
         ]
 
 
-def _read_config(path: Path) -> dict[str, Any]:
+def peek_config(path: Path) -> dict[str, Any]:
+    """config.json as plain JSON, unvalidated: ``{}`` for anything missing, odd or too big."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_CONFIG_BYTES + 1)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import importlib
 import io
-import json
 import os
 import sys
 import time
@@ -40,6 +39,7 @@ import anyio.abc
 
 from bpshell.cache import STALE_AFTER_S, cache_path, read_workspaces
 from bpshell.commands import GlobalOptions
+from bpshell.complete import peek_config
 from bpshell.completion import CompletionData, Key, SearchIndex, ShellCompleter
 from bpshell.env import Env
 from bpshell.errors import BpError
@@ -115,9 +115,8 @@ def peek(
     for display only: the real reload replaces both moments later. Anything odd reads as empty.
     """
     override = environ.get("BP_API_URL")
+    data = peek_config(path)
     try:
-        with open(path, "rb") as handle:
-            data = json.loads(handle.read(1 << 20))
         profiles = {
             str(name): (
                 str(override or entry["apiUrl"]).rstrip("/"),
@@ -125,11 +124,11 @@ def peek(
             )
             for name, entry in data["profiles"].items()
         }
-        name = profile or data.get("activeProfile")
+        name = profile or _text(data.get("activeProfile"))
         entry = data["profiles"].get(name) if name in profiles else None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+    except (KeyError, TypeError, AttributeError):
         return View(profile), {}
-    if entry is None:
+    if entry is None or name is None:
         return View(profile, api_url=override or DEFAULT_API_URL), profiles
     workspace = environ.get("BP_WORKSPACE_ID") or entry["workspaceId"]
     label = entry.get("workspaceName") if workspace == entry["workspaceId"] else None
