@@ -622,18 +622,15 @@ class Sandbox:
         account = self._authenticate(headers)
         with self.world.lock:
             member = self._header_workspace(account, headers).members[account.id]
-            body: dict[str, Any] = {
+            shared = ("email", "displayName", "profilePicture")
+            body = {k: v for k, v in account.to_api().items() if k in shared}
+            return {
                 "id": member.id,
                 "userId": account.id,
-                "email": account.email,
+                **body,
                 "createdAt": member.created_at,
                 "role": member.role,
             }
-            if account.display_name is not None:
-                body["displayName"] = account.display_name
-            if account.profile_picture is not None:
-                body["profilePicture"] = account.profile_picture
-            return body
 
     def _list_bots(
         self, _id: str | None, query: Mapping[str, list[str]], headers: Mapping[str, str], e: bool
