@@ -13,6 +13,7 @@ from bpshell.config import ConfigFile
 from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
 from tests.conftest import ROOT, process_env
 from tests.secret_service import SecretService
+from tests.test_keyring import stored
 
 WRITERS = 20
 KEYRING_WRITERS = 10
@@ -90,21 +91,9 @@ def test_concurrent_logins_with_the_real_keyring(
     start_logins(home, sandbox, names, [], secret_service.env)
     config = check_file(home, names)
     assert all(profile.token is None for profile in config.profiles.values())
-    code = (
-        "import json, sys, keyring\n"
-        "print(json.dumps([keyring.get_password('botpress-cli', n) for n in sys.argv[1:]]))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, *names],
-        env=process_env(home, secret_service.env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == [
-        ALICE_TOKEN if index % 2 else BOB_TOKEN for index in range(KEYRING_WRITERS)
-    ]
+    assert stored(home, secret_service, *names) == {
+        name: ALICE_TOKEN if index % 2 else BOB_TOKEN for index, name in enumerate(names)
+    }
 
 
 def test_concurrent_renames_and_switches_keep_the_file_whole(tmp_path: Path) -> None:
