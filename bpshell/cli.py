@@ -83,7 +83,7 @@ def _run_async(invocation: Invocation, env: Env) -> int:
     async def run() -> int:
         try:
             if first_run:
-                from bpshell.official import import_on_first_run
+                from bpshell.official.files import import_on_first_run
 
                 await import_on_first_run(env)
             return await execute(invocation, env)
@@ -113,9 +113,9 @@ def _first_run(invocation: Invocation, env: Env) -> bool:
         return False
     if invocation.command is None or invocation.command.path == ("profiles", "import"):
         return False
-    from bpshell.official import wants_first_import
+    from bpshell.official.files import official_files
 
-    return wants_first_import(env.home)
+    return bool(official_files(env.home))
 
 
 def _not_ours(help_for: tuple[str, ...] | None) -> bool:
@@ -130,7 +130,7 @@ def _delegate(
     """Hand a command of the official Botpress CLI over to it; None when it is not one."""
     import asyncio
 
-    from bpshell.official import delegate, plan_delegation
+    from bpshell.official.delegation import delegate, plan_delegation
 
     plan = plan_delegation(words, environ)
     if plan is None:

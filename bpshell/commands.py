@@ -272,19 +272,19 @@ async def _run_completion(options: Any, opts: GlobalOptions, env: Env) -> Result
 
 
 async def _run_import(options: Any, opts: GlobalOptions, env: Env) -> Result:
-    from bpshell.official import run_import
+    from bpshell.official.files import run_import
 
     return await run_import(options, opts, env)
 
 
 async def _run_env(options: Any, opts: GlobalOptions, env: Env) -> Result:
-    from bpshell.official import run_env
+    from bpshell.official.child import run_env
 
     return await run_env(options, opts, env)
 
 
 async def _run_exec(options: Any, opts: GlobalOptions, env: Env) -> Result:
-    from bpshell.official import run_exec
+    from bpshell.official.child import run_exec
 
     return await run_exec(options, opts, env)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bpshell.official import OfficialCliMissing, find_official_cli, plan_delegation
+from bpshell.official.delegation import OfficialCliMissing, find_official_cli, plan_delegation
 from bpshell.sandbox import ALICE_TOKEN, Sandbox
 from bpshell.tokens import InMemoryTokens
 from tests.conftest import ROOT, Bp, Outcome, process_env

@@ -273,11 +273,6 @@ def _plain_text_note(files: Sequence[Path]) -> str:
     )
 
 
-def wants_first_import(home: Path) -> bool:
-    """Whether this run should import: no config.json yet, and official files exist."""
-    return not os.path.exists(home / "config.json") and bool(official_files(home))
-
-
 async def import_on_first_run(env: Env) -> None:
     """Import once, before the first command of a home; never fails the command."""
     state = read_official(env.home)
