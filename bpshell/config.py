@@ -26,9 +26,10 @@ from urllib.parse import urlsplit
 from pydantic_core import SchemaValidator, ValidationError, to_json
 from pydantic_core import core_schema as cs
 
-from bpshell.errors import TOKENS_PAGE, ConfigError, StorageError, UsageError
+from bpshell.errors import ConfigError, StorageError, UsageError
 
 DEFAULT_API_URL = "https://api.botpress.cloud"
+DEFAULT_APP_URL = "https://app.botpress.cloud"
 DEFAULT_PROFILE = "default"
 CONFIG_NAME = "config.json"
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
@@ -182,13 +183,12 @@ def app_url(api_url: str) -> str:
     scheme, _, rest = api_url.partition("://")
     if rest.startswith("api."):
         return f"{scheme}://app.{rest[4:].split('/')[0]}"
-    return "https://app.botpress.cloud"
+    return DEFAULT_APP_URL
 
 
 def tokens_page(api_url: str) -> str:
     """Where a user makes a new Personal Access Token for ``api_url``."""
-    app = app_url(api_url)
-    return TOKENS_PAGE if app == "https://app.botpress.cloud" else f"{app}/profile/tokens"
+    return f"{app_url(api_url)}/profile/tokens"
 
 
 def check_profile_name(name: str) -> str:
@@ -216,7 +216,7 @@ def check_token(value: str) -> str:
     if not _TOKEN_RE.fullmatch(value):
         raise UsageError(
             "invalid token: a token is 1-4096 printable ASCII characters without spaces",
-            "copy it again from https://app.botpress.cloud/profile/tokens",
+            f"copy it again from {tokens_page(DEFAULT_API_URL)}",
         )
     return value
 

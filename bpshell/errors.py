@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import enum
 
-TOKENS_PAGE = "https://app.botpress.cloud/profile/tokens"
-
 
 class ExitStatus(enum.IntEnum):
     """Exit codes of ``bp``, the same for one-shot runs and shell scripts."""
