@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -27,10 +28,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not words and sys.stdin.isatty() and sys.stdout.isatty():
         words = ["shell"]
     try:
-        return run(words, os.environ, make_env)
+        code = run(words, os.environ, make_env)
     except BrokenPipeError:  # `bp … | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return int(ExitStatus.FAILURE)
+        code = int(ExitStatus.FAILURE)
+    _exit_now_if_keyring_stuck(code)
+    return code
+
+
+def _exit_now_if_keyring_stuck(code: int) -> None:
+    """A keyring call given up on may sit in D-Bus forever, and the interpreter's exit (atexit
+    handlers of the keyring's libraries, finalisation) could wait for it: leave at once."""
+    if "bpshell.tokens" not in sys.modules:
+        return
+    from bpshell.tokens import keyring_stuck
+
+    if keyring_stuck():
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
 
 
 def run(
@@ -65,6 +82,7 @@ def run(
 def _run_async(invocation: Invocation, env: Env) -> int:
     command = invocation.command
     assert command is not None
+    _sweep_private_homes(env)
     first_run = _first_run(invocation, env)
     offline = command.offline
     if (
@@ -108,14 +126,35 @@ def _without_loop(coroutine: Coroutine[Any, Any, int]) -> int:
 
 
 def _first_run(invocation: Invocation, env: Env) -> bool:
-    """No config.json yet (one stat per run), and the official CLI's files are there."""
+    """No config.json yet (one stat per run), the official CLI's files are there, and the home
+    is not the private home of a ``bp exec``: the token there is the run's, in its environment
+    too, and imported it would replace the user's own profile."""
     if os.path.exists(os.path.join(env.home, "config.json")):
         return False
     if invocation.command is None or invocation.command.path == ("profiles", "import"):
         return False
     from bpshell.official.files import official_files
 
-    return bool(official_files(env.home))
+    if not official_files(env.home):
+        return False
+    from bpshell.official.homes import is_private_home
+
+    return not is_private_home(env.home)
+
+
+# bpshell.official.homes.PRIVATE_HOMES, named here so that the start-up check imports nothing.
+_PRIVATE_HOMES = ".exec"
+
+
+def _sweep_private_homes(env: Env) -> None:
+    """Remove the private homes left in this home by ``bp exec`` runs killed with SIGKILL (each
+    holds a token): a single ``stat`` when there are none, so offline commands stay fast."""
+    if not os.path.lexists(os.path.join(env.home, _PRIVATE_HOMES)):
+        return
+    from bpshell.official.homes import sweep_private_homes as sweep
+
+    for path in sweep(env.home):
+        env.debug(f"debug: removed {path}, left by a bp exec that was killed")
 
 
 def _not_ours(help_for: tuple[str, ...] | None) -> bool:
@@ -136,6 +175,7 @@ def _delegate(
     if plan is None:
         return None
     env = make(plan.globals)
+    _sweep_private_homes(env)
 
     async def run() -> int:
         try:

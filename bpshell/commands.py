@@ -620,6 +620,7 @@ def _parse_options(command: Command, words: list[str]) -> Any:
 def _take_value(
     flag: Flag, words: Sequence[str], index: int, inline: str | None, where: str
 ) -> tuple[Any, int]:
+    name = words[index].partition("=")[0]
     if not flag.takes_value:
         if inline is not None:
             raise UsageError(f"flag {flag.names[-1]} takes no value", _help_hint(where))
@@ -632,6 +633,8 @@ def _take_value(
         raw, index = words[index + 1], index + 1
     else:
         raise UsageError(f"flag {flag.names[0]} needs a value ({flag.metavar})", _help_hint(where))
+    if not raw:  # `-p "$UNSET"` is a mistake, not a request for the default
+        raise _empty_value(name, flag)
     if flag.convert is None:
         return raw, index
     try:
@@ -640,6 +643,23 @@ def _take_value(
         raise UsageError(
             f"invalid value {_shown(raw)} for {flag.names[0]}: expected {exc}"
         ) from None
+
+
+# What leaving a flag out means, where it is not plain "the flag's default".
+_LEFT_OUT = {
+    "profile": "BP_PROFILE or the active profile",
+    "home": "BP_BOTPRESS_HOME or ~/.botpress",
+}
+
+
+def _empty_value(name: str, flag: Flag) -> UsageError:
+    """An empty flag value (``-p ""``, ``--profile=``): refused, as it would silently pick the
+    default, which is not what an explicit flag asked for (``bp logout -p "$UNSET"``)."""
+    instead = f" to use {_LEFT_OUT[flag.dest]}" if flag.dest in _LEFT_OUT else ""
+    return UsageError(
+        f"{name} was given an empty value",
+        f"give {name} {flag.metavar}, or leave {name} out{instead}",
+    )
 
 
 def _help_hint(where: str) -> str:

@@ -56,6 +56,7 @@ def _schemas() -> tuple[SchemaValidator, SchemaValidator]:
             "workspaceId": cs.typed_dict_field(text),
             "workspaceName": cs.typed_dict_field(optional, required=False),
             "token": cs.typed_dict_field(optional, required=False),
+            "tokenKey": cs.typed_dict_field(optional, required=False),
         },
         extra_behavior="allow",
     )
@@ -71,16 +72,18 @@ def _schemas() -> tuple[SchemaValidator, SchemaValidator]:
 
 
 _PROFILE_SCHEMA, _CONFIG_SCHEMA = _schemas()
-_PROFILE_KEYS = ("apiUrl", "workspaceId", "workspaceName", "token")
+_PROFILE_KEYS = ("apiUrl", "workspaceId", "workspaceName", "token", "tokenKey")
 
 
 class Profile:
-    """One named set of credentials. ``token`` is set only when the token lives in the file.
+    """One named set of credentials. ``token`` is set only when the token lives in the file;
+    otherwise it is in the keyring under ``tokenKey`` (or, for logins made before bpshell
+    versioned its entries, under the profile's name).
 
     ``extra`` holds the keys bpshell does not know; they survive a rewrite.
     """
 
-    __slots__ = ("apiUrl", "extra", "token", "workspaceId", "workspaceName")
+    __slots__ = ("apiUrl", "extra", "token", "tokenKey", "workspaceId", "workspaceName")
 
     def __init__(
         self,
@@ -88,13 +91,21 @@ class Profile:
         workspaceId: str,
         workspaceName: str | None = None,
         token: str | None = None,
+        tokenKey: str | None = None,
         **extra: Any,
     ) -> None:
         self.apiUrl = apiUrl
         self.workspaceId = workspaceId
         self.workspaceName = workspaceName
         self.token = token
+        self.tokenKey = tokenKey
         self.extra = extra
+
+    def keyring_user(self, name: str) -> str | None:
+        """The keyring user holding this profile's token; None when the token is in the file."""
+        if self.token is not None:
+            return None
+        return self.tokenKey or name
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Profile:
@@ -108,6 +119,8 @@ class Profile:
             data["workspaceName"] = self.workspaceName
         if self.token is not None:
             data["token"] = self.token
+        if self.tokenKey is not None:
+            data["tokenKey"] = self.tokenKey
         data.update((k, v) for k, v in self.extra.items() if k not in _PROFILE_KEYS)
         return data
 
@@ -201,8 +214,31 @@ def check_profile_name(name: str) -> str:
     return name
 
 
+# Prefixes of Botpress tokens: Personal Access Tokens, bot and integration access keys.
+_TOKEN_LIKE = re.compile(r"bp_(?:pat|bak|iak)_")
+_TOKEN_AS_WORKSPACE_HINT = (
+    "pass the token with --token - or BP_TOKEN, and the workspace ID with --workspaceId"
+)
+
+
+def check_not_token(value: str | None, where: str = "") -> None:
+    """Raise :class:`UsageError` when a workspace ID looks like a token (``bp_pat_…``).
+
+    Such a value is a token pasted in the wrong place: it must not be sent in a URL, logged
+    by ``-v``, printed or handed on, so the error does not show it either. ``where`` names
+    the source for the message (``BP_WORKSPACE_ID``, ``profile "ci"``).
+    """
+    if value is not None and _TOKEN_LIKE.search(value):
+        source = f" from {where}" if where else ""
+        raise UsageError(
+            f"the workspace ID{source} looks like a token, so it was not used",
+            _TOKEN_AS_WORKSPACE_HINT,
+        )
+
+
 def check_workspace_id(value: str) -> str:
     """Return ``value`` if it is a valid workspace ID, else raise :class:`UsageError`."""
+    check_not_token(value)  # first: the message below shows the value
     if not _WORKSPACE_RE.fullmatch(value):
         raise UsageError(
             f"invalid workspace ID {printable(value)}",
@@ -260,6 +296,22 @@ def printable(value: str, limit: int = 80) -> str:
     return f'"{escaped}"'
 
 
+class Transaction:
+    """config.json under its lock: ``config`` as it was read, saved (atomically) on demand."""
+
+    def __init__(self, store: ConfigStore, config: ConfigFile) -> None:
+        self.config = config
+        self._store = store
+        self._saved = config.to_json()
+
+    def save(self) -> None:
+        """Write ``config`` if it changed since it was read or last saved."""
+        text = ConfigFile.from_dict(self.config.to_dict()).to_json()
+        if text != self._saved:
+            self._store._write(text)
+            self._saved = text
+
+
 class ConfigStore:
     """Reads and changes ``<home>/config.json``; safe across processes."""
 
@@ -313,16 +365,30 @@ class ConfigStore:
 
     def update(self, change: Callable[[ConfigFile], T]) -> T:
         """Apply ``change`` to the current config under the lock and save it if it changed."""
+        with self.transaction() as transaction:
+            result = change(transaction.config)
+            transaction.save()
+        return result
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """The current config under the lock, held until the block ends; nothing is written
+        but what :meth:`Transaction.save` writes."""
+        self._refuse_private_home()
         self._make_home()
         with self._locked():
             self._sweep()
-            config = self.load()
-            before = config.to_json()
-            result = change(config)
-            after = ConfigFile.from_dict(config.to_dict()).to_json()
-            if after != before:
-                self._write(after)
-        return result
+            yield Transaction(self, self.load())
+
+    def _refuse_private_home(self) -> None:
+        from bpshell.official.homes import is_private_home
+
+        if is_private_home(self.home):
+            raise StorageError(
+                f"{self.home} is the private home of a bp exec: its credentials come from "
+                "the environment, and nothing written here would outlive the run",
+                "change profiles outside bp exec",
+            )
 
     def create(self) -> bool:
         """Write an empty config.json if there is none; whether it did.
@@ -330,6 +396,7 @@ class ConfigStore:
         Used after the first-run import of the official CLI's files, so that it runs once
         even when nothing could be imported.
         """
+        self._refuse_private_home()
         self._make_home()
         with self._locked():
             if self.path.exists():

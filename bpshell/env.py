@@ -178,6 +178,13 @@ class Env:
             self.err(text)
 
     @property
+    def keyring(self) -> TokenStore:
+        """The token store of this home's entries (see :func:`bpshell.tokens.service_for`)."""
+        from bpshell.tokens import service_for
+
+        return self.tokens.scoped(service_for(self.home))
+
+    @property
     def config(self) -> ConfigStore:
         """The config store of this home."""
         if self._config is None or self._config.home != self.home:

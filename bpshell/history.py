@@ -3,8 +3,10 @@
 A line is redacted before it is kept anywhere, in memory (what Up and suggestions show) as
 well as on disk: ``--token VALUE`` and ``--token=VALUE`` become ``--token [redacted]`` (``--token
 -``, which reads stdin, is kept), and anything that looks like a token (``bp_pat_…``, a bearer
-value) becomes ``[redacted]``. The file is created 0600 and appended to in prompt_toolkit's
-format; failing to write it never disturbs the shell.
+value) becomes ``[redacted]``. A line continued with a backslash (``login --token \\``, Enter,
+then the token) is kept as the one logical line it stands for, joined before it is redacted:
+each physical line alone would not show that its text follows ``--token``. The file is created
+0600 and appended to in prompt_toolkit's format; failing to write it never disturbs the shell.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from prompt_toolkit.history import FileHistory
 
 from bpshell.cli import redact
+from bpshell.lines import join_continuations
 
 HISTORY_NAME = "shell_history"
 
@@ -28,12 +31,12 @@ _TOKEN_FLAG = re.compile(
 
 
 def redact_line(line: str) -> str:
-    """``line`` with every token value replaced by ``[redacted]``."""
+    """``line`` joined into one logical line, with every token value replaced by ``[redacted]``."""
 
     def hide(match: re.Match[str]) -> str:
         return match.group(0) if match.group("value") == "-" else "--token [redacted]"
 
-    return redact(_TOKEN_FLAG.sub(hide, line))
+    return redact(_TOKEN_FLAG.sub(hide, join_continuations(line)))
 
 
 class RedactingFileHistory(FileHistory):

@@ -26,7 +26,10 @@ class Scan:
     ``commands`` are the finished commands (words, possibly none); ``words`` the finished
     words of the command still open at the end; ``current`` the unfinished last word (empty
     when the text ends with a blank) and ``current_start`` where it starts in the text;
-    ``quote`` the quote left open, if any; ``in_comment`` whether the text ends in a comment.
+    ``quote`` the quote left open, if any; ``in_comment`` whether the text ends in a comment;
+    ``continued`` whether it ends with a backslash that escapes what comes next (a line
+    continuation, once Enter adds the newline); ``joins`` where the line continuations (a
+    backslash and a newline, outside quotes and comments) start.
     """
 
     commands: tuple[tuple[str, ...], ...]
@@ -35,6 +38,8 @@ class Scan:
     current_start: int
     quote: str | None
     in_comment: bool
+    continued: bool = False
+    joins: tuple[int, ...] = ()
 
 
 def scan(text: str) -> Scan:
@@ -42,8 +47,10 @@ def scan(text: str) -> Scan:
     commands: list[tuple[str, ...]] = []
     words: list[str] = []
     word: list[str] = []
+    joins: list[int] = []
     in_word = False
     quote: str | None = None
+    continued = False
     start = 0
     index = 0
     size = len(text)
@@ -72,7 +79,7 @@ def scan(text: str) -> Scan:
         elif char == "#" and not in_word:
             newline = text.find("\n", index)
             if newline < 0:
-                return Scan(tuple(commands), tuple(words), "", size, None, True)
+                return Scan(tuple(commands), tuple(words), "", size, None, True, joins=tuple(joins))
             index = newline
             continue
         else:
@@ -81,17 +88,33 @@ def scan(text: str) -> Scan:
             if char in "'\"":
                 quote = char
             elif char == "\\":
-                if index + 1 < size:
+                if index + 1 == size:
+                    continued = True
+                else:
                     index += 1
                     if text[index] != "\n":
                         word.append(text[index])
-                    elif not word:
-                        in_word = False
+                    else:
+                        joins.append(index - 1)
+                        in_word = bool(word)
             else:
                 word.append(char)
         index += 1
     current = "".join(word) if in_word else ""
-    return Scan(tuple(commands), tuple(words), current, start if in_word else size, quote, False)
+    end = start if in_word else size
+    return Scan(tuple(commands), tuple(words), current, end, quote, False, continued, tuple(joins))
+
+
+def join_continuations(text: str) -> str:
+    """``text`` as one logical line: every line continuation (backslash, newline) removed."""
+    joins = scan(text).joins
+    if not joins:
+        return text
+    kept, start = [], 0
+    for join in joins:
+        kept.append(text[start:join])
+        start = join + 2
+    return "".join(kept) + text[start:]
 
 
 def split_commands(text: str) -> list[list[str]]:

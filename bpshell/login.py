@@ -26,7 +26,7 @@ from bpshell.config import (
 from bpshell.env import Env
 from bpshell.errors import ApiError, BpError, ExitStatus, UsageError
 from bpshell.render import Result, clean, workspace_label
-from bpshell.tokens import KeyringUnavailable, Storage, forget_token, read_token, save_token
+from bpshell.tokens import Storage, read_token
 
 if TYPE_CHECKING:
     from bpshell.api import ApiClient, Verification, Workspace
@@ -131,7 +131,7 @@ async def _stored_or_asked_token(
 ) -> str:
     stored: str | None = None
     if target.same_api and target.existing is not None:
-        stored, _ = await read_token(env.tokens, target.name, target.existing.token, env.err)
+        stored, _ = await read_token(env.keyring, target.name, target.existing, env.err)
     if stored is not None and (workspace_id is not None or not interactive):
         return stored
     if not interactive:
@@ -203,84 +203,65 @@ async def _explained(verification: Verification, client: ApiClient) -> BpError:
 async def _save(
     target: _Target, token: str, workspace: Workspace, options: LoginOptions, env: Env
 ) -> Storage:
-    previous: str | None = None
-    if not options.insecure_storage:
-        try:
-            previous = await env.tokens.get(target.name)
-        except KeyringUnavailable:
-            previous = None
-    storage = await save_token(
-        env.tokens, target.name, token, insecure=options.insecure_storage, warn=env.err
-    )
+    """Token and profile as one unit (:mod:`bpshell.credentials`): all of it or none."""
+    from bpshell.credentials import unit, warn_left
 
-    def change(config: ConfigFile) -> Profile | None:
-        old = config.profiles.get(target.name)
-        extra = dict(old.extra) if old else {}
-        config.profiles[target.name] = Profile(
+    if options.insecure_storage:
+        env.err(
+            "warning: --insecure-storage: the token is stored in plain text in config.json (0600)"
+        )
+    storage: Storage = "file"
+    async with unit(env) as change:
+        key = None if options.insecure_storage else await change.put(target.name, token)
+        storage = "file" if key is None else "keyring"
+        old = change.config.profiles.get(target.name)
+        change.config.profiles[target.name] = Profile(
             apiUrl=target.api_url,
             workspaceId=workspace.id,
             workspaceName=workspace.name,
-            token=token if storage == "file" else None,
-            **extra,
+            token=token if key is None else None,
+            tokenKey=key,
+            **(dict(old.extra) if old else {}),
         )
-        config.activeProfile = target.name
-        return old
-
-    try:
-        old = env.config.update(change)
-    except BpError:
-        if storage == "keyring":
-            await _restore(env, target.name, previous)
-        raise
-    # --insecure-storage never reads the keyring, but a profile without a file token had its
-    # token there: that copy must go too.
-    in_keyring = previous is not None or (old is not None and old.token is None)
-    if storage == "file" and in_keyring:
-        await forget_token(env.tokens, target.name, env.err)
+        change.config.activeProfile = target.name
+    warn_left(env, change)
     return storage
 
 
-async def _restore(env: Env, name: str, previous: str | None) -> None:
-    try:
-        if previous is None:
-            await env.tokens.delete(name)
-        else:
-            await env.tokens.set(name, previous)
-    except KeyringUnavailable as exc:
-        env.err(
-            clean(f"warning: could not restore the keyring entry of profile {name}: {exc.message}")
-        )
-
-
 async def run_logout(options: LogoutOptions, opts: GlobalOptions, env: Env) -> Result:
-    """Remove the credentials of the active profile, a named one (-p) or all (--all)."""
+    """Remove the credentials of the active profile, a named one (-p) or all (--all): the
+    profile, and its token from every store that may hold one (tokens an interrupted or
+    keyring-less run left behind included). What could not be removed is said, and kept in
+    config.json's journal so that the next logout tries again."""
+    from bpshell.credentials import owner, unit, warn_left
 
-    def change(config: ConfigFile) -> dict[str, Profile]:
-        if options.all:
-            names = list(config.profiles)
-        elif opts.profile:
-            names = [opts.profile] if opts.profile in config.profiles else []
-        else:
-            active = config.active()
-            names = [active] if active else []
-        removed = {name: config.profiles.pop(name) for name in names}
-        if config.activeProfile in removed or config.activeProfile not in config.profiles:
-            config.activeProfile = None
-        return removed
-
-    removed = env.config.update(change) if env.config.exists() else {}
-    cleared = True
-    for name, profile in removed.items():
+    removed: dict[str, Profile] = {}
+    tokens: dict[str, str | None] = {}
+    left: dict[str, str] = {}
+    if env.config.exists():
+        async with unit(env) as change:
+            for name in _logout_names(options, opts, change.config):
+                tokens[name] = await change.read(name)
+                removed[name] = change.config.profiles.pop(name)
+            active = change.config.activeProfile
+            if active in removed or active not in change.config.profiles:
+                change.config.activeProfile = None
+        left = change.left
+        warn_left(env, change)
+    for name in removed:
         drop_workspaces(env.home, name)
-        if profile.token is None:
-            cleared = await forget_token(env.tokens, name, env.err) and cleared
-    lines = [_logout_line(name, profile) for name, profile in removed.items()]
+    from bpshell.official.homes import sweep_private_homes
+
+    sweep_private_homes(env.home)  # and the token a bp exec killed with SIGKILL left here
+    kept = {owner(user): user for user in left}
+    lines = [_logout_line(name, profile, name in kept) for name, profile in removed.items()]
+    _note_official_copies(env, {n: t for n, t in tokens.items() if t})
     if "BP_TOKEN" in env.environ:
         env.err(
             "note: BP_TOKEN is set in this environment, so commands still use that token; "
             "bp cannot log it out. Run: unset BP_TOKEN"
         )
-    elif not removed:
+    elif not removed and not left:
         env.err("Not logged in; nothing to remove.")
     data = {
         "removed": [
@@ -288,18 +269,46 @@ async def run_logout(options: LogoutOptions, opts: GlobalOptions, env: Env) -> R
                 "profile": n,
                 "workspaceId": p.workspaceId,
                 "tokenStorage": "file" if p.token else "keyring",
+                "tokenRemoved": n not in kept,
             }
             for n, p in removed.items()
-        ]
+        ],
+        "left": [{"profile": owner(u), "keyringUser": u} for u in left],
     }
-    status = ExitStatus.OK if cleared else ExitStatus.FAILURE
+    status = ExitStatus.FAILURE if left else ExitStatus.OK
     return Result(data, "\n".join(lines), status)
 
 
-def _logout_line(name: str, profile: Profile) -> str:
-    where = "config.json" if profile.token is not None else "the keyring"
+def _logout_names(options: LogoutOptions, opts: GlobalOptions, config: ConfigFile) -> list[str]:
+    if options.all:
+        return list(config.profiles)
+    if opts.profile:
+        return [opts.profile] if opts.profile in config.profiles else []
+    active = config.active()
+    return [active] if active else []
+
+
+def _logout_line(name: str, profile: Profile, token_left: bool) -> str:
     label = workspace_label(profile.workspaceName, profile.workspaceId)
+    if token_left:
+        return (
+            f'Logged out of profile "{clean(name)}" ({label}): removed its workspace ID and '
+            "API URL; its token is still in the keyring"
+        )
+    where = "config.json" if profile.token is not None else "the keyring"
     return (
         f'Logged out of profile "{clean(name)}" ({label}): removed its token from {where}, '
         "its workspace ID and API URL"
     )
+
+
+def _note_official_copies(env: Env, tokens: dict[str, str]) -> None:
+    """Point at the official CLI's plain-text files that still hold a token just logged out."""
+    from bpshell.official.files import official_copies
+
+    for name, path in official_copies(env.home, tokens):
+        env.err(
+            f"note: {path} (the official Botpress CLI's file) still holds the token of profile "
+            f'"{clean(name)}" in plain text; delete its "token" field there, or log out with '
+            "the official CLI too"
+        )

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from bpshell.cache import drop_workspaces
 from bpshell.commands import ActiveOptions, GlobalOptions, ListOptions, NameOptions, RenameOptions
-from bpshell.config import DEFAULT_API_URL, ConfigFile, Profile, check_api_url, check_profile_name
+from bpshell.config import (
+    DEFAULT_API_URL,
+    ConfigFile,
+    Profile,
+    check_api_url,
+    check_not_token,
+    check_profile_name,
+)
 from bpshell.env import Env
 from bpshell.errors import (
     BpError,
@@ -21,10 +28,11 @@ from bpshell.errors import (
     UsageError,
 )
 from bpshell.render import Result, clean, column_widths, table, table_row, workspace_label
-from bpshell.tokens import KeyringUnavailable, forget_token, mask, read_token
+from bpshell.tokens import mask, read_token
 
 if TYPE_CHECKING:
     from bpshell.api import Verification
+    from bpshell.credentials import Unit
 
 REQUESTS_PER_CHECK = 2  # api.verify asks for the account and the workspace at once
 
@@ -59,9 +67,11 @@ async def resolve(opts: GlobalOptions, env: Env, config: ConfigFile | None = Non
         (environ.get("BP_WORKSPACE_ID"), "BP_WORKSPACE_ID"),
         (profile.workspaceId if profile else None, "profile"),
     )
+    where = "BP_WORKSPACE_ID" if workspace_source == "BP_WORKSPACE_ID" else f'profile "{name}"'
+    check_not_token(workspace_id, where)  # before anything can show it, send it or pass it on
     token, token_source = environ.get("BP_TOKEN") or None, "BP_TOKEN"
     if token is None and profile is not None and name is not None:
-        token, storage = await read_token(env.tokens, name, profile.token, env.err)
+        token, storage = await read_token(env.keyring, name, profile, env.err)
         token_source = storage or "missing"
     workspace_name = profile.workspaceName if profile and workspace_source == "profile" else None
     return Resolved(
@@ -276,7 +286,7 @@ async def _read_tokens(config: ConfigFile, env: Env) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
 
     async def read(name: str, profile: Profile) -> None:
-        found[name], _ = await read_token(env.tokens, name, profile.token, env.err)
+        found[name], _ = await read_token(env.keyring, name, profile, env.err)
 
     async with anyio.create_task_group() as group:
         for name, profile in config.profiles.items():
@@ -378,7 +388,7 @@ async def run_get(options: NameOptions, opts: GlobalOptions, env: Env) -> Result
     profile = config.profiles.get(name)
     if profile is None:
         raise _unknown(name, config)
-    token, storage = await read_token(env.tokens, name, profile.token, env.err)
+    token, storage = await read_token(env.keyring, name, profile, env.err)
     shown = token if options.display_token else (mask(token) if token else None)
     lines = [
         f"Profile: {clean(name)}" + (" (active)" if name == config.active() else ""),
@@ -412,19 +422,17 @@ async def run_rm(options: NameOptions, opts: GlobalOptions, env: Env) -> Result:
         ):
             return Result({"removed": None}, "Nothing was removed.", ExitStatus.FAILURE)
 
-    def change(config: ConfigFile) -> Profile:
-        if name not in config.profiles:
-            raise _unknown(name, config)
-        if config.activeProfile == name:
-            config.activeProfile = None
-        return config.profiles.pop(name)
+    from bpshell.credentials import owner, unit, warn_left
 
-    removed = env.config.update(change)
+    async with unit(env) as change:
+        if name not in change.config.profiles:
+            raise _unknown(name, change.config)
+        if change.config.activeProfile == name:
+            change.config.activeProfile = None
+        change.config.profiles.pop(name)
     drop_workspaces(env.home, name)
-    status = ExitStatus.OK
-    if removed.token is None:
-        forgotten = await forget_token(env.tokens, name, env.err)
-        status = ExitStatus.OK if forgotten else ExitStatus.FAILURE
+    warn_left(env, change)
+    status = ExitStatus.FAILURE if name in {owner(u) for u in change.left} else ExitStatus.OK
     return Result({"removed": name}, f'Removed profile "{clean(name)}" and its token', status)
 
 
@@ -440,37 +448,41 @@ async def run_rename(options: RenameOptions, opts: GlobalOptions, env: Env) -> R
         raise BpError(
             f'a profile named "{new}" already exists', f"remove it first: bp profiles rm {new}"
         )
-    in_keyring = config.profiles[old].token is None
-    token = await _move_token(env, old, new) if in_keyring else None
+    from bpshell.credentials import unit, warn_left
 
-    def change(config: ConfigFile) -> None:
+    async with unit(env) as change:
+        config = change.config
         if old not in config.profiles:
             raise _unknown(old, config)
         if new in config.profiles:
             raise BpError(f'a profile named "{new}" already exists')
+        profile = config.profiles[old]
+        if profile.keyring_user(old) == old:
+            # A login of an older bpshell: its entry is named after the profile, so it moves.
+            profile.tokenKey = await _move_token(change, old, new)
         config.profiles = {(new if k == old else k): v for k, v in config.profiles.items()}
         if config.activeProfile == old:
             config.activeProfile = new
-
-    try:
-        env.config.update(change)
-    except BpError:
-        if token is not None:
-            await forget_token(env.tokens, new, env.err)
-        raise
-    if token is not None:
-        await forget_token(env.tokens, old, env.err)
+    warn_left(env, change)
     drop_workspaces(env.home, old)
     return Result({"renamed": old, "to": new}, f'Renamed profile "{clean(old)}" to "{new}"')
 
 
-async def _move_token(env: Env, old: str, new: str) -> str | None:
+async def _move_token(change: Unit, old: str, new: str) -> str:
+    from bpshell.tokens import KeyringUnavailable
+
     try:
-        token = await env.tokens.get(old)
-        if token is not None:
-            await env.tokens.set(new, token)
+        token = await change.store.get(old)
     except KeyringUnavailable as exc:
+        token, reason = None, exc.message
+    else:
+        reason = "no token is stored for it"
+    key = await change.put(new, token, fallback=False) if token is not None else None
+    if key is None and token is not None:
+        reason = change.failure or reason
+    if key is None:
         raise BpError(
-            f"cannot move the token in the keyring: {exc.message}", "nothing was changed"
-        ) from None
-    return token
+            clean(f'cannot move the token of profile "{old}" in the keyring: {reason}'),
+            "nothing was changed",
+        )
+    return key

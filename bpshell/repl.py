@@ -12,14 +12,18 @@ import functools
 
 import anyio
 from prompt_toolkit import PromptSession
+from prompt_toolkit.application import get_app
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.filters import Condition
 from prompt_toolkit.input import Input
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent, merge_key_bindings
 from prompt_toolkit.output import Output
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from bpshell.commands import GlobalOptions
 from bpshell.history import HISTORY_NAME, RedactingFileHistory
 from bpshell.keys import shell_bindings
+from bpshell.lines import scan
 from bpshell.session import Session
 from bpshell.shell import LineRunner, sigint_cancels
 from bpshell.toolbar import prompt_text, toolbar_text
@@ -34,12 +38,34 @@ def make_prompt(
         bottom_toolbar=lambda: toolbar_text(session.view, session.auth, session.sandbox),
         completer=session.completer,
         complete_while_typing=False,
-        key_bindings=shell_bindings(session.completer),
+        key_bindings=merge_key_bindings([shell_bindings(session.completer), continuation()]),
+        prompt_continuation="> ",
         history=RedactingFileHistory(session.home / HISTORY_NAME),
         auto_suggest=AutoSuggestFromHistory(),
         input=input,
         output=output,
     )
+
+
+def continuation() -> KeyBindings:
+    """Enter after a trailing backslash starts a continuation line instead of running the line.
+
+    The lines are then one entry of the prompt, run and kept in the history as the one line
+    they stand for: a token typed alone on a continuation line is still redacted there.
+    """
+    bindings = KeyBindings()
+
+    @Condition
+    def continued() -> bool:
+        return scan(get_app().current_buffer.text).continued
+
+    @bindings.add("enter", filter=continued)
+    def newline(event: KeyPressEvent) -> None:
+        buffer = event.current_buffer
+        buffer.cursor_position = len(buffer.text)
+        buffer.insert_text("\n")
+
+    return bindings
 
 
 async def run_repl(

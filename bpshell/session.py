@@ -76,6 +76,11 @@ class _Discard(io.StringIO):
 class _NoTokens:
     """A token store with nothing in it: resolving the view never touches the keyring."""
 
+    service = "none"
+
+    def scoped(self, service: str) -> _NoTokens:
+        return self
+
     async def get(self, profile: str) -> str | None:
         return None
 
@@ -300,8 +305,10 @@ class Session:
             name: (override or profile.apiUrl).rstrip("/")
             for name, profile in config.profiles.items()
         }
+        # A login elsewhere always changes one of these: a keyring token gets a fresh entry.
         fingerprints = {
-            name: hash((profile.apiUrl, profile.token)) for name, profile in config.profiles.items()
+            name: hash((profile.apiUrl, profile.token, profile.tokenKey))
+            for name, profile in config.profiles.items()
         }
         for key in list(self._indexes):
             name = key[0]

@@ -1,35 +1,72 @@
 """Where tokens live: the OS keyring when a usable one answers in time, else config.json.
 
-``keyring`` is imported only when a token is read or written, every call runs in a worker
-thread bounded by a timeout (a locked or hung Secret Service must not freeze ``bp``), and a
-keyring that is missing, failing or too slow is reported once as :class:`KeyringUnavailable`
-so callers fall back to the file with a warning. ``InMemoryTokens`` is the test double.
+``keyring`` is imported only when a token is read or written, every call runs in a daemon
+thread bounded by a timeout (a locked or hung Secret Service must not freeze ``bp``, and a
+thread stuck in a D-Bus call must not keep the process alive at exit: see
+:func:`keyring_stuck`), and a keyring that is missing, failing or too slow is reported once as
+:class:`KeyringUnavailable` so callers fall back to the file with a warning.
+
+Entries belong to one botpress home: the default home (``~/.botpress``) uses the service
+``botpress-cli``, as it always has; any other home uses ``botpress-cli:<its real path>``, so
+``--botpressHome`` never reads, replaces or deletes another home's tokens
+(:func:`service_for`). ``InMemoryTokens`` is the test double.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, Literal, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bpshell.errors import StorageError
 from bpshell.render import clean  # names and keyring messages may hold escape sequences
 
+if TYPE_CHECKING:
+    from bpshell.config import Profile
+
 SERVICE = "botpress-cli"
 KEYRING_TIMEOUT_S = 3.0
+THREAD_NAME = "bpshell-keyring"
 
 Storage = Literal["keyring", "file"]
 
 
 class KeyringUnavailable(StorageError):
-    """Raised when no usable keyring backend exists, or it failed or timed out."""
+    """Raised when no usable keyring backend exists, or it failed or timed out.
+
+    ``maybe_done``: the call timed out, so it may still take effect (a write may land).
+    """
 
     kind = "keyring_unavailable"
 
+    def __init__(self, message: str, hint: str | None = None, *, maybe_done: bool = False) -> None:
+        super().__init__(message, hint)
+        self.maybe_done = maybe_done
+
+
+def service_for(home: Path) -> str:
+    """The keyring service of a botpress home: ``botpress-cli`` for ``~/.botpress``, else
+    ``botpress-cli:<real path of the home>``."""
+    real = os.path.realpath(home)
+    default = os.path.realpath(Path.home() / ".botpress")
+    return SERVICE if real == default else f"{SERVICE}:{real}"
+
+
+def keyring_stuck() -> bool:
+    """Whether a keyring call that was given up on is still running in its thread."""
+    return any(t.name == THREAD_NAME and t.is_alive() for t in threading.enumerate())
+
 
 class TokenStore(Protocol):
-    """Secret storage keyed by profile name."""
+    """Secret storage keyed by keyring user (see :mod:`bpshell.credentials`), in one service."""
+
+    service: str
+
+    def scoped(self, service: str) -> TokenStore:
+        """The same store, for the entries of ``service`` (one botpress home)."""
 
     async def get(self, profile: str) -> str | None:
         """The stored token, or None when there is no entry."""
@@ -41,31 +78,51 @@ class TokenStore(Protocol):
         """Remove the entry; False when there was none (which is fine)."""
 
 
-class KeyringTokens:
-    """The OS keyring (service ``botpress-cli``, user = profile name), bounded and lazy."""
+class _Keyring:
+    """What every scope of one :class:`KeyringTokens` shares: the backend, and whether it
+    already failed (a keyring that hung once is not asked again in this run)."""
 
-    def __init__(self, timeout: float = KEYRING_TIMEOUT_S) -> None:
-        self._timeout = timeout
-        self._broken: str | None = None
-        self._backend: Any = None
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.broken: str | None = None
+        self.backend: Any = None
+
+
+class KeyringTokens:
+    """The OS keyring (``service``, user = keyring user), bounded and lazy."""
+
+    def __init__(
+        self, timeout: float = KEYRING_TIMEOUT_S, service: str = SERVICE, *, _shared: Any = None
+    ) -> None:
+        self.service = service
+        self._shared: _Keyring = _shared if _shared is not None else _Keyring(timeout)
+
+    def scoped(self, service: str) -> KeyringTokens:
+        """See :meth:`TokenStore.scoped`."""
+        if service == self.service:
+            return self
+        return KeyringTokens(service=service, _shared=self._shared)
 
     async def get(self, profile: str) -> str | None:
         """See :meth:`TokenStore.get`."""
-        value: str | None = await self._call(lambda kr: kr.get_password(SERVICE, profile))
+        service = self.service
+        value: str | None = await self._call(lambda kr: kr.get_password(service, profile))
         return value
 
     async def set(self, profile: str, token: str) -> None:
         """See :meth:`TokenStore.set`."""
-        await self._call(lambda kr: kr.set_password(SERVICE, profile, token))
+        service = self.service
+        await self._call(lambda kr: kr.set_password(service, profile, token))
 
     async def delete(self, profile: str) -> bool:
         """See :meth:`TokenStore.delete`."""
+        service = self.service
 
         def delete(kr: Any) -> bool:
             from keyring.errors import PasswordDeleteError
 
             try:
-                kr.delete_password(SERVICE, profile)
+                kr.delete_password(service, profile)
             except PasswordDeleteError:
                 return False
             return True
@@ -74,28 +131,27 @@ class KeyringTokens:
         return deleted
 
     async def _call(self, operation: Callable[[Any], Any]) -> Any:
-        if self._broken is not None:
-            raise KeyringUnavailable(self._broken)
+        shared = self._shared
+        if shared.broken is not None:
+            raise KeyringUnavailable(shared.broken)
 
         def run() -> Any:
-            if self._backend is None:
-                self._backend = _usable_backend()
-            return operation(self._backend)
+            if shared.backend is None:
+                shared.backend = _usable_backend()
+            return operation(shared.backend)
 
         try:
             if _event_loop_running():
-                import anyio
-
-                with anyio.fail_after(self._timeout):
-                    return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
-            return _in_thread(run, self._timeout)
+                return await _in_thread_async(run, shared.timeout)
+            return _in_thread(run, shared.timeout)
         except TimeoutError:
-            self._broken = f"the keyring did not answer within {self._timeout:g} s"
+            shared.broken = f"the keyring did not answer within {shared.timeout:g} s"
+            raise KeyringUnavailable(shared.broken, maybe_done=True) from None
         except KeyringUnavailable as exc:
-            self._broken = exc.message
+            shared.broken = exc.message
         except Exception as exc:  # keyring backends raise anything from D-Bus to OSError
-            self._broken = f"the keyring failed ({type(exc).__name__}: {_first_line(exc)})"
-        raise KeyringUnavailable(self._broken)
+            shared.broken = f"the keyring failed ({type(exc).__name__}: {_first_line(exc)})"
+        raise KeyringUnavailable(shared.broken)
 
 
 def _event_loop_running() -> bool:
@@ -114,7 +170,7 @@ def _in_thread(call: Callable[[], Any], timeout: float) -> Any:
         except BaseException as exc:  # handed over to the caller's thread
             outcome["error"] = exc
 
-    worker = threading.Thread(target=target, name="bpshell-keyring", daemon=True)
+    worker = threading.Thread(target=target, name=THREAD_NAME, daemon=True)
     worker.start()
     worker.join(timeout)
     if worker.is_alive():
@@ -122,6 +178,39 @@ def _in_thread(call: Callable[[], Any], timeout: float) -> Any:
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
+
+
+async def _in_thread_async(call: Callable[[], Any], seconds: float) -> Any:
+    """``call()`` in a daemon thread, awaited on the running loop for ``seconds``.
+
+    Not ``anyio.to_thread`` or the loop's executor: their worker threads are not daemons and
+    ``asyncio.run`` joins the executor at exit, so one call stuck in D-Bus would keep ``bp``
+    from ever exiting (``eval "$(bp env)"`` would hang the user's shell).
+    """
+    import asyncio
+    import contextlib
+
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(value: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+
+    def target() -> None:
+        try:
+            value, error = call(), None
+        except BaseException as exc:  # handed over to the loop's thread
+            value, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=target, name=THREAD_NAME, daemon=True).start()
+    return await asyncio.wait_for(future, seconds)
 
 
 def _usable_backend() -> Any:
@@ -142,11 +231,29 @@ def _first_line(exc: Exception) -> str:
 
 
 class InMemoryTokens:
-    """A :class:`TokenStore` in a dict, for tests; ``broken`` makes every call unavailable."""
+    """A :class:`TokenStore` in a dict, for tests; ``broken`` makes every call unavailable.
 
-    def __init__(self, broken: str | None = None) -> None:
+    Scopes share ``entries`` unless ``namespaced``: most tests look at one home only.
+    """
+
+    def __init__(
+        self, broken: str | None = None, *, namespaced: bool = False, service: str = SERVICE
+    ) -> None:
         self.entries: dict[str, str] = {}
         self.broken = broken
+        self.service = service
+        self._namespaced = namespaced
+        self._scopes: dict[str, InMemoryTokens] = {service: self}
+
+    def scoped(self, service: str) -> InMemoryTokens:
+        """See :meth:`TokenStore.scoped`."""
+        if not self._namespaced:
+            return self
+        if service not in self._scopes:
+            scope = InMemoryTokens(self.broken, service=service)
+            scope._scopes = self._scopes
+            self._scopes[service] = scope
+        return self._scopes[service]
 
     async def get(self, profile: str) -> str | None:
         """See :meth:`TokenStore.get`."""
@@ -176,13 +283,14 @@ def mask(token: str) -> str:
 
 
 async def read_token(
-    store: TokenStore, name: str, token_in_file: str | None, warn: Callable[[str], None]
+    store: TokenStore, name: str, profile: Profile, warn: Callable[[str], None]
 ) -> tuple[str | None, Storage | None]:
     """The token of profile ``name`` and where it was found; (None, None) when it is missing."""
-    if token_in_file is not None:
-        return token_in_file, "file"
+    user = profile.keyring_user(name)
+    if user is None:
+        return profile.token, "file"
     try:
-        token = await store.get(name)
+        token = await store.get(user)
     except KeyringUnavailable as exc:
         where = f'the token of profile "{name}" from the keyring'
         warn(clean(f"warning: cannot read {where}: {exc.message}"))
@@ -190,36 +298,8 @@ async def read_token(
     return (token, "keyring") if token else (None, None)
 
 
-async def save_token(
-    store: TokenStore, name: str, token: str, *, insecure: bool, warn: Callable[[str], None]
-) -> Storage:
-    """Put ``token`` in the keyring, or say where it must go instead ("file") and why."""
-    if insecure:
-        warn("warning: --insecure-storage: the token is stored in plain text in config.json (0600)")
-        return "file"
-    try:
-        await store.set(name, token)
-    except KeyringUnavailable as exc:
-        warn(
-            clean(
-                f"warning: {exc.message}; the token is stored in plain text in config.json (0600)"
-            )
-        )
-        return "file"
-    return "keyring"
+def clear_command(service: str, user: str) -> str:
+    """The command that removes one keyring entry by hand."""
+    import shlex
 
-
-async def forget_token(store: TokenStore, name: str, warn: Callable[[str], None]) -> bool:
-    """Delete the keyring entry of ``name`` (already gone is fine); False if the keyring failed."""
-    try:
-        await store.delete(name)
-    except KeyringUnavailable as exc:
-        warn(
-            clean(
-                f'warning: the token of profile "{name}" may still be in the keyring '
-                f"({exc.message}); remove it with: secret-tool clear service {SERVICE} "
-                f"username {name}"
-            )
-        )
-        return False
-    return True
+    return f"secret-tool clear service {shlex.quote(service)} username {shlex.quote(user)}"

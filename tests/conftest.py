@@ -10,9 +10,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,8 +141,22 @@ class Bp:
     def config_path(self) -> Path:
         return self.home / "config.json"
 
-    def config(self) -> Any:
-        return json.loads(self.config_path.read_text())
+    def config(self, raw: bool = False) -> Any:
+        """config.json as JSON. Unless ``raw``, each profile's ``tokenKey`` (random per login)
+        is checked (``<profile>:<8 hex>``, and present in an in-memory keyring) and left out,
+        so that tests can compare whole files."""
+        data = json.loads(self.config_path.read_text())
+        profiles = data.get("profiles") if isinstance(data, dict) else None
+        if raw or not isinstance(profiles, dict):
+            return data
+        for name, entry in profiles.items():
+            key = entry.pop("tokenKey", None) if isinstance(entry, dict) else None
+            if key is None:
+                continue
+            assert re.fullmatch(rf"{re.escape(name)}:[0-9a-f]{{8}}", key), key
+            if isinstance(self.tokens, InMemoryTokens):
+                assert key in self.tokens.entries, f"{key} is not in the keyring"
+        return data
 
     def config_bytes(self) -> bytes | None:
         return self.config_path.read_bytes() if self.config_path.exists() else None
@@ -220,3 +235,63 @@ def seed(bp: Bp, config: Mapping[str, Any], keyring: Mapping[str, str] | None = 
     entries: dict[str, str] = bp.tokens.entries  # type: ignore[attr-defined]
     entries.update(keyring or {})
     return data
+
+
+class KeyringView(MutableMapping[str, str]):
+    """The in-memory keyring of ``bp`` by profile name: each entry under the key config.json
+    gives it (``tokenKey``, or the name for older logins). Two entries of one profile (a token
+    left behind) fail the test as soon as the view is listed or compared."""
+
+    def __init__(self, bp: Bp) -> None:
+        store = bp.tokens
+        assert isinstance(store, InMemoryTokens)
+        self._bp, self._raw = bp, store.entries
+
+    def _key(self, name: str) -> str:
+        profiles = (
+            self._bp.config(raw=True).get("profiles", {}) if self._bp.config_path.exists() else {}
+        )
+        entry = profiles.get(name) if isinstance(profiles, dict) else None
+        key = entry.get("tokenKey") if isinstance(entry, dict) else None
+        return key if isinstance(key, str) and key in self._raw else name
+
+    def __getitem__(self, name: str) -> str:
+        return self._raw[self._key(name)]
+
+    def __setitem__(self, name: str, token: str) -> None:
+        self._raw[self._key(name)] = token
+
+    def __delitem__(self, name: str) -> None:
+        del self._raw[self._key(name)]
+
+    def __iter__(self) -> Iterator[str]:
+        names = [key.split(":")[0] for key in self._raw]
+        assert len(set(names)) == len(names), (
+            f"two keyring entries of one profile: {list(self._raw)}"
+        )
+        return iter(names)
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
+from tests.users import UnixUser  # noqa: E402  (beside the fixture that makes one)
+
+
+@pytest.fixture(scope="session")
+def second_user() -> Iterator[UnixUser]:
+    """Another Unix user (see ``tests/users.py``), for one test session; one per process, so
+    parallel sessions never share or remove each other's. Needs root: skipped without it, but
+    under ``CI=true`` that is a failure."""
+    from tests.users import added_user, cannot_add_users
+
+    missing = cannot_add_users()
+    if missing is not None:
+        if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
+            pytest.fail(f"{missing}; CI=true, so this is an error, not a skip", pytrace=False)
+        pytest.skip(missing)
+    with added_user(f"bpshell-u{os.getpid()}") as user:
+        yield user

@@ -150,6 +150,17 @@ class SecretService:
     def alive(self) -> bool:
         return bool(self._procs) and all(p.poll() is None for p in self._procs)
 
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """gnome-keyring-daemon stopped (SIGSTOP) for the block: the bus still takes calls,
+        and nothing ever answers them, as with a Secret Service hung in a desktop session."""
+        keyring_daemon = self._procs[-1]
+        os.killpg(keyring_daemon.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.killpg(keyring_daemon.pid, signal.SIGCONT)
+
     def stop(self) -> None:
         """Terminate both daemons (whole process groups) and wait for them."""
         self.restore()

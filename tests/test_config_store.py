@@ -17,8 +17,7 @@ import pytest
 
 from bpshell.config import ConfigFile, ConfigStore, Profile
 from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
-from bpshell.tokens import InMemoryTokens
-from tests.conftest import ROOT, Bp, Outcome, process_env, seed
+from tests.conftest import ROOT, Bp, KeyringView, Outcome, process_env, seed
 
 
 def login(bp: Bp, sandbox: Sandbox, *extra: str, token: str = ALICE_TOKEN) -> Outcome:
@@ -30,10 +29,8 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def entries(bp: Bp) -> dict[str, str]:
-    store = bp.tokens
-    assert isinstance(store, InMemoryTokens)
-    return store.entries
+def entries(bp: Bp) -> KeyringView:
+    return KeyringView(bp)
 
 
 # --- the exact file ---------------------------------------------------------------------
@@ -43,6 +40,8 @@ def test_exact_bytes_of_config_json(bp: Bp, sandbox: Sandbox) -> None:
     assert login(bp, sandbox).code == 0
     assert login(bp, sandbox, "-p", "ci", "--insecure-storage").code == 0
     url = sandbox.url
+    key = bp.config(raw=True)["profiles"]["default"]["tokenKey"]
+    assert entries(bp) == {"default": ALICE_TOKEN}
     assert bp.config_path.read_text() == (
         "{\n"
         '  "version": 1,\n'
@@ -51,7 +50,8 @@ def test_exact_bytes_of_config_json(bp: Bp, sandbox: Sandbox) -> None:
         '    "default": {\n'
         f'      "apiUrl": "{url}",\n'
         '      "workspaceId": "ws_acme",\n'
-        '      "workspaceName": "acme"\n'
+        '      "workspaceName": "acme",\n'
+        f'      "tokenKey": "{key}"\n'
         "    },\n"
         '    "ci": {\n'
         f'      "apiUrl": "{url}",\n'

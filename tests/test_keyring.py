@@ -21,7 +21,7 @@ import pytest
 from keyring.backends import fail
 
 from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
-from bpshell.tokens import SERVICE, KeyringTokens, KeyringUnavailable
+from bpshell.tokens import KeyringTokens, KeyringUnavailable, service_for
 from tests.conftest import Bp, Outcome, bp_process, process_env
 from tests.secret_service import FAIL_BACKEND, SecretService
 
@@ -42,10 +42,22 @@ def run(home: Path, secret_service: SecretService, *words: str, stdin: str = "")
 
 
 def stored(home: Path, secret_service: SecretService, *profiles: str) -> dict[str, str | None]:
-    """What a separate process reads from the keyring for each profile."""
+    """What a separate process reads from the keyring for each profile: the entry config.json
+    names for it (or the profile's name, as older logins and unknown profiles have), in the
+    home's own keyring service."""
     code = (
-        "import json, sys, keyring\n"
-        f"print(json.dumps({{n: keyring.get_password({SERVICE!r}, n) for n in sys.argv[1:]}}))"
+        "import json, os, sys, keyring\n"
+        "from pathlib import Path\n"
+        "from bpshell.tokens import service_for\n"
+        "home = Path(os.environ['BP_BOTPRESS_HOME'])\n"
+        "try:\n"
+        "    profiles = json.loads((home / 'config.json').read_text())['profiles']\n"
+        "except (OSError, KeyError, ValueError):\n"
+        "    profiles = {}\n"
+        "def user(n):\n"
+        "    return (profiles.get(n) or {}).get('tokenKey') or n\n"
+        "print(json.dumps({n: keyring.get_password(service_for(home), user(n))"
+        " for n in sys.argv[1:]}))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, *profiles],
@@ -88,11 +100,14 @@ def test_login_stores_the_token_in_the_keyring_not_the_file(
     assert stored(home, secret_service, name) == {name: ALICE_TOKEN}
     text = (home / "config.json").read_text()
     assert ALICE_TOKEN not in text
-    assert json.loads(text)["profiles"][name] == {
+    saved = json.loads(text)["profiles"][name]
+    assert saved == {
         "apiUrl": sandbox.url,
         "workspaceId": "ws_acme",
         "workspaceName": "acme",
+        "tokenKey": saved["tokenKey"],
     }
+    assert saved["tokenKey"].startswith(f"{name}:")
     get = run(home, secret_service, "profiles", "get", name)
     assert get.out.splitlines()[-1] == "Token: bp_pat_…0001 (keyring)"
     active = run(home, secret_service, "profiles", "active")
@@ -106,7 +121,7 @@ def keyring_profiles(
     code = (
         "import json, sys, keyring\n"
         "for name, token in json.loads(sys.argv[1]).items():\n"
-        f"    keyring.set_password({SERVICE!r}, name, token)"
+        f"    keyring.set_password({service_for(home)!r}, name, token)"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, json.dumps(tokens)],

@@ -12,7 +12,7 @@ import tests.conftest
 from bpshell.env import Env
 from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, EXPIRED_TOKEN, Sandbox
 from bpshell.tokens import InMemoryTokens
-from tests.conftest import Bp, Outcome, closed_port_url, seed
+from tests.conftest import Bp, KeyringView, Outcome, closed_port_url, seed
 
 TOKENS_PAGE = "https://app.botpress.cloud/profile/tokens"
 HINT = (
@@ -26,10 +26,8 @@ def login(bp: Bp, sandbox: Sandbox, *extra: str, token: str = ALICE_TOKEN, **kw:
     return bp("login", "--token", "-", "--apiUrl", sandbox.url, *extra, stdin=token, **kw)
 
 
-def entries(bp: Bp) -> dict[str, str]:
-    store = bp.tokens
-    assert isinstance(store, InMemoryTokens)
-    return store.entries
+def entries(bp: Bp) -> KeyringView:
+    return KeyringView(bp)
 
 
 def profile(url: str, workspace: str, name: str, **more: str) -> dict[str, str]:
@@ -773,11 +771,13 @@ def test_relogin_without_a_keyring_warns_that_the_old_entry_may_remain(
     assert result.err == (
         "warning: no usable keyring backend on this system; "
         "the token is stored in plain text in config.json (0600)\n"
-        'warning: the token of profile "default" may still be in the keyring '
-        "(no usable keyring backend on this system); "
-        "remove it with: secret-tool clear service botpress-cli username default\n"
+        'warning: an old token of profile "default" is still in the keyring '
+        "(no usable keyring backend on this system); bp removes it at the next login or logout "
+        "once the keyring answers, or remove it now with: "
+        "secret-tool clear service botpress-cli username default\n"
     )
     assert bp.config()["profiles"]["default"]["token"] == ALICE_TOKEN
+    assert bp.config()["staleKeyringEntries"] == ["default"]
 
 
 def test_bp_profile_names_the_profile_to_write_without_asking(bp: Bp, sandbox: Sandbox) -> None:

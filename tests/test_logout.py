@@ -9,7 +9,7 @@ import pytest
 
 from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN
 from bpshell.tokens import InMemoryTokens
-from tests.conftest import Bp, seed
+from tests.conftest import Bp, KeyringView, seed
 
 URL = "https://api.botpress.cloud"
 BP_TOKEN_NOTE = (
@@ -18,10 +18,8 @@ BP_TOKEN_NOTE = (
 )
 
 
-def entries(bp: Bp) -> dict[str, str]:
-    store = bp.tokens
-    assert isinstance(store, InMemoryTokens)
-    return store.entries
+def entries(bp: Bp) -> KeyringView:
+    return KeyringView(bp)
 
 
 def two_profiles(bp: Bp) -> None:
@@ -118,9 +116,20 @@ def test_logout_json(bp: Bp) -> None:
     assert (result.code, result.err) == (0, "")
     assert result.json() == {
         "removed": [
-            {"profile": "default", "workspaceId": "ws_acme", "tokenStorage": "keyring"},
-            {"profile": "ci", "workspaceId": "ws_initech", "tokenStorage": "file"},
-        ]
+            {
+                "profile": "default",
+                "workspaceId": "ws_acme",
+                "tokenStorage": "keyring",
+                "tokenRemoved": True,
+            },
+            {
+                "profile": "ci",
+                "workspaceId": "ws_initech",
+                "tokenStorage": "file",
+                "tokenRemoved": True,
+            },
+        ],
+        "left": [],
     }
 
 
@@ -190,14 +199,27 @@ def test_logout_when_the_keyring_fails_says_so_and_exits_1(home: Path) -> None:
     result = bp("logout")
     assert (result.code, result.out) == (
         1,
-        'Logged out of profile "default" (ws_acme): removed its token from the keyring, '
-        "its workspace ID and API URL\n",
+        'Logged out of profile "default" (ws_acme): removed its workspace ID and API URL; '
+        "its token is still in the keyring\n",
     )
     assert result.err == (
-        'warning: the token of profile "default" may still be in the keyring '
-        "(the keyring did not answer within 3 s); "
-        "remove it with: secret-tool clear service botpress-cli username default\n"
+        'warning: the token of profile "default" is still in the keyring '
+        "(the keyring did not answer within 3 s); bp removes it at the next login or logout "
+        "once the keyring answers, or remove it now with: "
+        "secret-tool clear service botpress-cli username default\n"
     )
+    # What a retry needs stays in the file: the next logout, keyring back, removes the token.
+    assert bp.config() == {
+        "version": 1,
+        "activeProfile": None,
+        "profiles": {},
+        "staleKeyringEntries": ["default"],
+    }
+    bp.tokens.broken = None  # type: ignore[attr-defined]
+    bp.tokens.entries["default"] = ALICE_TOKEN  # type: ignore[attr-defined]
+    again = bp("logout")
+    assert (again.code, again.out, again.err) == (0, "", "Not logged in; nothing to remove.\n")
+    assert bp.tokens.entries == {}  # type: ignore[attr-defined]
     assert bp.config() == {"version": 1, "activeProfile": None, "profiles": {}}
 
 

@@ -21,7 +21,7 @@ import pytest
 from bpshell.official.delegation import OfficialCliMissing, find_official_cli, plan_delegation
 from bpshell.sandbox import ALICE_TOKEN, Sandbox
 from bpshell.tokens import InMemoryTokens
-from tests.conftest import ROOT, Bp, Outcome, process_env
+from tests.conftest import ROOT, Bp, KeyringView, Outcome, process_env
 
 TOKEN = "bp_pat_official00000000000000000000000000001"
 PROD_TOKEN = "bp_pat_officialprod000000000000000000000002"
@@ -76,7 +76,7 @@ def test_first_command_imports_an_08_login(bp: Bp) -> None:
         "activeProfile": "default",
         "profiles": {"default": {"apiUrl": URL, "workspaceId": "ws_acme"}},
     }
-    assert bp.tokens.entries == {"default": TOKEN}  # type: ignore[attr-defined]
+    assert KeyringView(bp) == {"default": TOKEN}
     assert untouched(bp.home, written)
     again = bp("profiles", "list")
     assert (again.code, again.err) == (0, "")
@@ -99,7 +99,7 @@ def test_profiles_and_active_profile_of_recent_versions(bp: Bp) -> None:
     result = bp("--json", "profiles", "list")
     assert result.code == 0
     assert [(p["name"], p["active"]) for p in result.json()] == [("default", False), ("prod", True)]
-    assert bp.tokens.entries == {"default": TOKEN, "prod": PROD_TOKEN}  # type: ignore[attr-defined]
+    assert KeyringView(bp) == {"default": TOKEN, "prod": PROD_TOKEN}
     assert untouched(bp.home, written)
 
 

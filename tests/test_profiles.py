@@ -7,16 +7,13 @@ from typing import Any
 import pytest
 
 from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, EXPIRED_TOKEN, Sandbox
-from bpshell.tokens import InMemoryTokens
-from tests.conftest import Bp, Outcome, closed_port_url, seed
+from tests.conftest import Bp, KeyringView, Outcome, closed_port_url, seed
 
 TOKENS = (ALICE_TOKEN, BOB_TOKEN, EXPIRED_TOKEN)
 
 
-def entries(bp: Bp) -> dict[str, str]:
-    store = bp.tokens
-    assert isinstance(store, InMemoryTokens)
-    return store.entries
+def entries(bp: Bp) -> KeyringView:
+    return KeyringView(bp)
 
 
 def profile(url: str, workspace: str, name: str | None = None, **more: str) -> dict[str, str]:

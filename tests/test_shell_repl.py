@@ -21,7 +21,7 @@ from bpshell.repl import run_repl
 from bpshell.sandbox import ALICE_TOKEN, Sandbox
 from bpshell.session import Session
 from bpshell.shell import LineRunner
-from tests.conftest import Bp
+from tests.conftest import Bp, KeyringView
 from tests.shell_helpers import history_text, log_in_two, shell_env, until
 
 pytestmark = pytest.mark.anyio
@@ -108,7 +108,7 @@ async def test_switching_workspace_by_completion_keeps_the_token(bp: Bp, sandbox
         'Logged in to workspace Team 07 (ws_team07) as alice@example.com — profile "default"\n'
     )
     assert bp.config()["profiles"]["default"]["workspaceId"] == "ws_team07"
-    assert bp.tokens.entries["default"] == ALICE_TOKEN  # type: ignore[attr-defined]
+    assert KeyringView(bp)["default"] == ALICE_TOKEN
 
 
 async def test_tab_on_another_profiles_workspaces_loads_them_in_the_background(

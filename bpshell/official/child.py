@@ -3,24 +3,22 @@
 A child gets ``BP_TOKEN``, ``BP_WORKSPACE_ID`` and ``BP_API_URL`` in its environment, never in
 its argv, and (for the 0.8 line of the official CLI, which reads the token only from
 ``global.cache.json``) a private botpress home: 0700, the file 0600, removed when it exits.
+
+Private homes are :mod:`bpshell.official.homes`' job.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shlex
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
 from bpshell.commands import EnvOptions, ExecOptions, GlobalOptions
-from bpshell.config import check_token, check_workspace_id
 from bpshell.env import Env
-from bpshell.errors import BpError, ExitStatus, NotLoggedInError, StorageError
-from bpshell.official.files import CACHE_FILE
+from bpshell.errors import BpError, ExitStatus, NotLoggedInError
 from bpshell.render import Result, clean
 
 
@@ -58,6 +56,7 @@ class Credentials:
 
 async def credentials(opts: GlobalOptions, env: Env) -> Credentials:
     """The credentials in force (see :func:`bpshell.profiles.resolve`), all three checked."""
+    from bpshell.config import check_token, check_workspace_id
     from bpshell.profiles import resolve
 
     resolved = await resolve(opts, env)
@@ -85,8 +84,28 @@ def _fish(name: str, value: str) -> str:
     return f"set -gx {name} '{escaped}'"
 
 
+# PowerShell ends a single-quoted string at any of these, and reads each one doubled as itself.
+_POWERSHELL_QUOTES = "'\u2018\u2019\u201a\u201b"
+
+
 def _powershell(name: str, value: str) -> str:
-    return f"$env:{name} = '{value.replace(chr(39), chr(39) * 2)}'"
+    # Nothing else is special between single quotes, but a line break would split the line
+    # that `| Invoke-Expression` runs, and other controls (or a lone surrogate) have no place
+    # in a script: refused, without showing the value, which may be the token.
+    if any(_unquotable(char) for char in value):
+        raise BpError(
+            f"cannot write {name} for PowerShell: its value holds a control character "
+            "or a line break",
+            "use bp exec -- COMMAND, or bp env --json",
+        )
+    quoted = "".join(char * 2 if char in _POWERSHELL_QUOTES else char for char in value)
+    return f"$env:{name} = '{quoted}'"
+
+
+def _unquotable(char: str) -> bool:
+    code = ord(char)
+    controls = code < 0x20 or 0x7F <= code <= 0x9F
+    return controls or code in (0x2028, 0x2029) or 0xD800 <= code < 0xE000
 
 
 _SETTERS: Mapping[str, tuple[Callable[[str, str], str], str]] = {
@@ -132,42 +151,17 @@ async def run_child(
     child_env = {k: v for k, v in env.environ.items() if k != "BP_PROFILE"}
     child_env.update(variables)
     child_env.update(extra or {})
-    home: str | None = None
+    from bpshell.official.homes import PrivateHome
+
+    private: PrivateHome | None = None
     try:
         if private_home and variables:
-            home = _private_home(variables)
-            child_env["BP_BOTPRESS_HOME"] = home
+            private = PrivateHome.make(env, variables)
+            child_env["BP_BOTPRESS_HOME"] = private.home
         return await _spawn(list(argv), child_env, env)
     finally:
-        if home is not None:
-            shutil.rmtree(home, ignore_errors=True)
-
-
-def _private_home(variables: Mapping[str, str]) -> str:
-    import tempfile
-
-    cache = {
-        "apiUrl": variables["BP_API_URL"],
-        "token": variables["BP_TOKEN"],
-        "workspaceId": variables["BP_WORKSPACE_ID"],
-    }
-    try:
-        home = tempfile.mkdtemp(prefix="bpshell-home-")
-    except OSError as exc:
-        raise StorageError(f"cannot create a private botpress home: {exc.strerror}") from None
-    try:
-        fd = os.open(
-            os.path.join(home, CACHE_FILE),
-            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
-            0o600,
-        )
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            json.dump(cache, handle)
-    except OSError as exc:
-        shutil.rmtree(home, ignore_errors=True)
-        raise StorageError(f"cannot write a private botpress home: {exc.strerror}") from None
-    return home
+        if private is not None:
+            private.remove()
 
 
 async def _spawn(argv: list[str], child_env: dict[str, str], env: Env) -> int:

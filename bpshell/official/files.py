@@ -6,10 +6,9 @@ skipped with its reason. Tokens go to the keyring where one works.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from bpshell.commands import GlobalOptions, NoOptions
 from bpshell.config import (
     DEFAULT_API_URL,
     DEFAULT_PROFILE,
-    ConfigFile,
     Profile,
     check_api_url,
     check_profile_name,
@@ -28,7 +26,7 @@ from bpshell.config import (
 from bpshell.env import Env
 from bpshell.errors import BpError, UsageError
 from bpshell.render import Result, clean
-from bpshell.tokens import KeyringUnavailable, Storage, save_token
+from bpshell.tokens import Storage
 
 PROFILES_FILE = "profiles.json"
 CACHE_FILE = "global.cache.json"
@@ -163,56 +161,28 @@ async def import_official(env: Env) -> ImportReport:
             skipped.append(Skipped(entry.name, entry.source, "a bpshell profile has that name"))
         else:
             fresh.append(entry)
-    warn = _once(env.err)
-    stored: list[tuple[Found, Storage]] = []
-    for entry in fresh:
-        storage = await save_token(env.tokens, entry.name, entry.token, insecure=False, warn=warn)
-        stored.append((entry, storage))
+    from bpshell.credentials import unit
 
-    def change(config: ConfigFile) -> tuple[list[tuple[Found, Storage]], str | None]:
-        added = [(e, s) for e, s in stored if e.name not in config.profiles]
-        for entry, storage in added:
+    added: list[tuple[Found, Storage]] = []
+    active: str | None = None
+    async with unit(env) as change:
+        config = change.config
+        for entry in fresh:
+            if entry.name in config.profiles:  # made by another bp meanwhile
+                skipped.append(Skipped(entry.name, entry.source, "a bpshell profile has that name"))
+                continue
+            key = await change.put(entry.name, entry.token)
             config.profiles[entry.name] = Profile(
                 apiUrl=entry.api_url,
                 workspaceId=entry.workspace_id,
-                token=entry.token if storage == "file" else None,
+                token=entry.token if key is None else None,
+                tokenKey=key,
             )
+            added.append((entry, "file" if key is None else "keyring"))
         names = {e.name for e, _ in added}
         if config.active() is None and state.logged_in_as in names:
-            config.activeProfile = state.logged_in_as
-            return added, state.logged_in_as
-        return added, None
-
-    try:
-        added, active = env.config.update(change)
-    except BpError:
-        await _forget_tokens(env, [e.name for e, s in stored if s == "keyring"])
-        raise
-    names = {e.name for e, _ in added}
-    # Made by another bp meanwhile: its token may be the one in the keyring now, so keep it.
-    skipped += [
-        Skipped(e.name, e.source, "a bpshell profile has that name")
-        for e, _ in stored
-        if e.name not in names
-    ]
+            config.activeProfile = active = state.logged_in_as
     return ImportReport(tuple(added), tuple(skipped), active)
-
-
-def _once(write: Callable[[str], None]) -> Callable[[str], None]:
-    seen: set[str] = set()
-
-    def warn(text: str) -> None:
-        if text not in seen:
-            seen.add(text)
-            write(text)
-
-    return warn
-
-
-async def _forget_tokens(env: Env, names: Sequence[str]) -> None:
-    for name in names:
-        with contextlib.suppress(KeyringUnavailable):
-            await env.tokens.delete(name)
 
 
 def _report_lines(report: ImportReport) -> list[str]:
@@ -238,6 +208,14 @@ async def run_import(options: NoOptions, opts: GlobalOptions, env: Env) -> Resul
         env.err(
             f"No files of the official Botpress CLI in {env.home} "
             f"({PROFILES_FILE}, {CACHE_FILE}); nothing to import."
+        )
+        return Result({"added": [], "skipped": [], "activeProfile": None}, "")
+    from bpshell.official.homes import is_private_home
+
+    if is_private_home(env.home):
+        env.err(
+            f"{env.home} is the private home of a bp exec, whose credentials are in its "
+            "environment (BP_TOKEN, BP_WORKSPACE_ID, BP_API_URL); nothing to import."
         )
         return Result({"added": [], "skipped": [], "activeProfile": None}, "")
     report = await import_official(env)
@@ -275,6 +253,10 @@ def _plain_text_note(files: Sequence[Path]) -> str:
 
 async def import_on_first_run(env: Env) -> None:
     """Import once, before the first command of a home; never fails the command."""
+    from bpshell.official.homes import is_private_home
+
+    if is_private_home(env.home):  # its token is a bp exec's, not a login to import
+        return
     state = read_official(env.home)
     if state.empty:
         return
@@ -298,3 +280,20 @@ async def import_on_first_run(env: Env) -> None:
         env.err(f"  {line}")
     if report.added:
         env.err(_plain_text_note(official_files(env.home)))
+
+
+def official_copies(home: Path, tokens: dict[str, str]) -> list[tuple[str, Path]]:
+    """(profile, file) for each of ``tokens`` (profile -> token) that one of the official
+    CLI's plain-text files in ``home`` still holds."""
+    found: list[tuple[str, Path]] = []
+    if not official_files(home):
+        return found
+    for path in (home / PROFILES_FILE, home / CACHE_FILE):
+        data = _load(path, [])
+        if not data:
+            continue
+        held = {data.get("token")} | {
+            entry.get("token") for entry in data.values() if isinstance(entry, dict)
+        }
+        found += [(name, path) for name, token in tokens.items() if token in held]
+    return found
