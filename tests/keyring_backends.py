@@ -3,7 +3,8 @@
 
 * :class:`Frozen`: every call sleeps forever, as a Secret Service stuck in D-Bus does.
 * :class:`FileBacked`: entries in the JSON file ``$BPSHELL_TEST_KEYRING`` (locked, atomic),
-  each call first sleeping ``$BPSHELL_TEST_KEYRING_DELAY`` seconds: a slow keyring that
+  each call taking ``$BPSHELL_TEST_KEYRING_DELAY`` seconds, half before its change and half
+  after (as a D-Bus round trip whose write lands before the reply): a slow keyring that
   several processes share, for interruption and race tests.
 """
 
@@ -49,21 +50,25 @@ class FileBacked(KeyringBackend):
     def get_password(self, service: str, username: str) -> str | None:
         self._wait()
         value: str | None = read_entries(_path()).get(f"{service}\t{username}")
+        self._wait()
         return value
 
     def set_password(self, service: str, username: str, password: str) -> None:
         self._wait()
         with _changing(_path()) as entries:
             entries[f"{service}\t{username}"] = password
+        self._wait()
 
     def delete_password(self, service: str, username: str) -> None:
         self._wait()
         with _changing(_path()) as entries:
-            if entries.pop(f"{service}\t{username}", None) is None:
-                raise PasswordDeleteError("no such entry")
+            found = entries.pop(f"{service}\t{username}", None)
+        self._wait()
+        if found is None:
+            raise PasswordDeleteError("no such entry")
 
     def _wait(self) -> None:
-        time.sleep(float(os.environ.get(KEYRING_DELAY) or 0))
+        time.sleep(float(os.environ.get(KEYRING_DELAY) or 0) / 2)
 
 
 def _path() -> Path:

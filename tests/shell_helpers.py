@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import anyio
@@ -23,9 +23,11 @@ async def until(condition: Callable[[], object], within: float = TIMEOUT_S) -> N
             await anyio.sleep(0.01)
 
 
-async def run_bp(bp: Bp, *words: str, stdin: str = "") -> Outcome:
+async def run_bp(
+    bp: Bp, *words: str, stdin: str = "", env: Mapping[str, str] | None = None
+) -> Outcome:
     """``bp`` (which runs its own event loop) from async code, in a worker thread."""
-    return await anyio.to_thread.run_sync(lambda: bp(*words, stdin=stdin))
+    return await anyio.to_thread.run_sync(lambda: bp(*words, stdin=stdin, env=env))
 
 
 def wait_until(condition: Callable[[], object], within: float = TIMEOUT_S) -> None:

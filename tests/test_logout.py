@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN
+from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
 from bpshell.tokens import InMemoryTokens
 from tests.conftest import Bp, KeyringView, seed
 
@@ -228,3 +229,35 @@ def test_logout_then_active_says_not_logged_in(bp: Bp) -> None:
     assert bp("logout", "--all").code == 0
     result = bp("profiles", "active")
     assert (result.code, result.out, result.err) == (1, "", "Not logged in. Run: bp login\n")
+
+
+def test_logout_removes_the_keyring_token_a_file_fallback_login_left(
+    home: Path, sandbox: Sandbox
+) -> None:
+    """The keyring was down at the second login (its token went to the file); it is back
+    at logout, which removes both copies."""
+    store = InMemoryTokens()
+    bp = Bp(home, tokens=store)
+    login = ("login", "--token", "-", "--apiUrl", sandbox.url, "-y")
+    assert bp(*login, "--workspaceId", "ws_acme", stdin=ALICE_TOKEN).code == 0
+    store.broken = "the keyring did not answer within 3 s"
+    assert bp(*login, "--workspaceId", "ws_initech", stdin=BOB_TOKEN).code == 0
+    assert list(store.entries.values()) == [ALICE_TOKEN]
+    store.broken = None
+    result = bp("logout")
+    assert (result.code, result.err) == (0, "")
+    assert store.entries == {}
+    assert bp.config() == {"version": 1, "activeProfile": None, "profiles": {}}
+
+
+def test_logout_points_at_the_official_clis_plain_text_copy(bp: Bp) -> None:
+    two_profiles(bp)
+    cache = {"apiUrl": URL, "token": ALICE_TOKEN, "workspaceId": "ws_acme"}
+    (bp.home / "global.cache.json").write_text(json.dumps(cache))
+    result = bp("logout")
+    assert result.code == 0
+    assert result.err == (
+        f"note: {bp.home / 'global.cache.json'} (the official Botpress CLI's file) still holds "
+        'the token of profile "default" in plain text; delete its "token" field there, or log '
+        "out with the official CLI too\n"
+    )

@@ -19,7 +19,7 @@ from bpshell import config
 from bpshell import session as session_module
 from bpshell.cache import cache_path, write_workspaces
 from bpshell.commands import GlobalOptions
-from bpshell.sandbox import Sandbox
+from bpshell.sandbox import BOB_TOKEN, Sandbox
 from bpshell.session import Session, peek
 from bpshell.toolbar import Auth, View, prompt_text, toolbar_text
 from tests.conftest import Bp, closed_port_url, seed
@@ -234,3 +234,35 @@ async def test_the_first_frame_peek_of_no_or_a_broken_file(bp: Bp) -> None:
     bp.home.mkdir(parents=True)
     bp.config_path.write_text('{"profiles": {"x": []}}')
     assert peek(bp.config_path, {}, "x") == (View("x"), {})
+
+
+async def test_a_login_elsewhere_with_a_keyring_token_drops_the_old_workspaces(
+    bp: Bp, sandbox: Sandbox
+) -> None:
+    """Another process logs the shell's profile in again, to another account, its token in
+    the keyring (config.json holds no token to compare): the old account's workspaces go."""
+    await log_in_two(bp, sandbox)
+    async with running(bp) as session:
+        await until(lambda: "ws_globex" in offered(session))
+        again = await run_bp(
+            bp,
+            "login", "--token", "-", "--apiUrl", sandbox.url, "--workspaceId", "ws_initech",
+            "-y", stdin=BOB_TOKEN,
+        )  # fmt: skip
+        assert again.code == 0, again.err
+        await session.reload()
+        assert "ws_globex" not in offered(session)
+        await until(lambda: offered(session) == {"ws_initech"})
+
+
+async def test_workspaces_of_bp_token_never_fill_a_profiles_cache(bp: Bp, sandbox: Sandbox) -> None:
+    await log_in_two(bp, sandbox)
+    path = cache_path(bp.home, "default")
+    assert not path.exists()
+    listed = await run_bp(bp, "workspaces", "list", env={"BP_TOKEN": BOB_TOKEN})
+    assert (listed.code, listed.out.split()[-2:]) == (0, ["ws_initech", "initech"])
+    assert not path.exists()
+    assert (await run_bp(bp, "workspaces", "list")).code == 0
+    before = path.read_bytes()
+    assert (await run_bp(bp, "workspaces", "list", env={"BP_TOKEN": BOB_TOKEN})).code == 0
+    assert path.read_bytes() == before
