@@ -171,7 +171,12 @@ def _delegate(
 
     from bpshell.official.delegation import delegate, plan_delegation
 
-    plan = plan_delegation(words, environ)
+    try:
+        plan = plan_delegation(words, environ)
+    except UsageError as error:
+        stderr = make(env_globals(environ)).stderr
+        report(error, "--json" in words or env_globals(environ).json, stderr.write)
+        return int(error.exit_status)
     if plan is None:
         return None
     env = make(plan.globals)

@@ -634,7 +634,7 @@ def _take_value(
     else:
         raise UsageError(f"flag {flag.names[0]} needs a value ({flag.metavar})", _help_hint(where))
     if not raw:  # `-p "$UNSET"` is a mistake, not a request for the default
-        raise _empty_value(name, flag)
+        raise empty_value(name, flag)
     if flag.convert is None:
         return raw, index
     try:
@@ -652,7 +652,7 @@ _LEFT_OUT = {
 }
 
 
-def _empty_value(name: str, flag: Flag) -> UsageError:
+def empty_value(name: str, flag: Flag) -> UsageError:
     """An empty flag value (``-p ""``, ``--profile=``): refused, as it would silently pick the
     default, which is not what an explicit flag asked for (``bp logout -p "$UNSET"``)."""
     instead = f" to use {_LEFT_OUT[flag.dest]}" if flag.dest in _LEFT_OUT else ""

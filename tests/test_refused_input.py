@@ -402,3 +402,41 @@ def test_a_continuation_line_in_a_real_terminal(tmp_path: Path, fresh_sandbox: S
     text = history_text(home)
     assert "--workspaceId ws_acme -y --token [redacted]\n" in text
     assert PLAIN not in text
+
+
+def test_an_empty_profile_for_an_official_command_is_refused(bp: Bp) -> None:
+    """``bp deploy -p "$UNSET"`` is handed to no one with the active profile's token."""
+    result = bp("deploy", "-p", "")
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        "-p was given an empty value. Give -p NAME, or leave -p out to use BP_PROFILE or the "
+        "active profile\n"
+    )
+
+
+def test_a_token_like_workspace_id_is_never_handed_to_the_official_cli(
+    bp: Bp, tmp_path: Path
+) -> None:
+    marker = tmp_path / "ran"
+    fake = tmp_path / "bp"
+    fake.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    fake.chmod(0o755)
+    seed(
+        bp,
+        {
+            "version": 1,
+            "activeProfile": "default",
+            "profiles": {
+                "default": {
+                    "apiUrl": "https://api.botpress.cloud",
+                    "workspaceId": "ws_acme",
+                    "token": ALICE_TOKEN,
+                }
+            },
+        },
+    )
+    result = bp("deploy", "--workspaceId", LIKE_A_TOKEN, env={"BP_OFFICIAL_CLI": str(fake)})
+    assert result.code == 2
+    assert LIKE_A_TOKEN not in result.out + result.err
+    assert "looks like a token" in result.err
+    assert not marker.exists()

@@ -17,7 +17,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bpshell.commands import GLOBAL_FLAGS, GlobalOptions, env_globals
+from bpshell.commands import GLOBAL_FLAGS, GlobalOptions, empty_value, env_globals
+from bpshell.config import check_not_token
 from bpshell.env import Env
 from bpshell.errors import NotLoggedInError, UsageError
 from bpshell.official.child import credentials, run_child
@@ -71,6 +72,7 @@ def plan_delegation(words: Sequence[str], environ: Mapping[str, str]) -> Delegat
     opts = env_globals(environ)
     passed: list[str] = []
     command: str | None = None
+    empty: UsageError | None = None
     index = 0
     while index < len(words):
         word = words[index]
@@ -84,6 +86,8 @@ def plan_delegation(words: Sequence[str], environ: Mapping[str, str]) -> Delegat
                 return None
             value = inline if eq else words[index + 1]
             index += 0 if eq else 1
+            if not value:  # `bp deploy -p "$UNSET"`: never the active profile instead
+                empty = empty or empty_value(name, flag)
             opts = _with(opts, flag.dest, value)
         else:
             if flag is not None and flag.dest == "json":
@@ -96,6 +100,8 @@ def plan_delegation(words: Sequence[str], environ: Mapping[str, str]) -> Delegat
         index += 1
     if command is None or command not in OFFICIAL_COMMANDS:
         return None
+    if empty is not None:
+        raise empty
     return Delegation(command, opts, tuple(passed))
 
 
@@ -157,6 +163,8 @@ async def _delegated_variables(plan: Delegation, env: Env) -> dict[str, str]:
         return {}
     variables = found.variables()
     for name, value in _flag_values(plan.words).items():
+        if name == "BP_WORKSPACE_ID":  # a pasted token is not handed on, even as typed
+            check_not_token(value, "--workspaceId")
         variables[name] = value
     return variables
 
