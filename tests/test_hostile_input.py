@@ -35,6 +35,8 @@ SETTINGS = settings(
     max_examples=100,
     deadline=None,
     database=None,
+    # In CI the same examples every run, so that a failure there reproduces anywhere.
+    derandomize=os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"},
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
