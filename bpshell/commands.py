@@ -148,6 +148,9 @@ class Command:
     aliases: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
     offline: Offline | None = None
+    # From its first argument on, every word is the command line it runs (``bp exec``), as
+    # with sudo and aws-vault: ``bp exec echo -p x`` passes ``-p x`` on.
+    runs_a_command: bool = False
 
     @property
     def name(self) -> str:
@@ -434,7 +437,8 @@ COMMANDS: tuple[Command, ...] = (
                 help="only set BP_TOKEN, BP_WORKSPACE_ID, BP_API_URL; no private botpress home",
             ),
         ),
-        args=(Arg("command", "the command to run and its arguments, after --", many=True),),
+        args=(Arg("command", "the command to run and its arguments", many=True),),
+        runs_a_command=True,
         examples=(
             "bp exec -- npx @botpress/cli deploy",
             "bp exec -p prod -- ./deploy.sh --verbose",
@@ -516,14 +520,20 @@ def parse(words: Sequence[str], environ: Mapping[str, str]) -> Invocation:
     globals_ = env_globals(environ)
     rest: list[str] = []
     wants_help = wants_version = False
+    seen: list[str] = []  # the words naming the command, so far
     index = 0
     while index < len(words):
         word = words[index]
         if word == "--":
             rest.extend(words[index:])
             break
+        if not word.startswith("-") and _runs_a_command(seen):
+            rest.extend(["--", *words[index:]])
+            break
         name, eq, inline = word.partition("=") if word.startswith("--") else (word, "", "")
         flag = _lookup(name, GLOBAL_FLAGS)
+        if not word.startswith("-"):
+            seen.append(word)
         if name in HELP_FLAG.names:
             wants_help = True
         elif name in VERSION_FLAG.names:
@@ -549,6 +559,14 @@ def parse(words: Sequence[str], environ: Mapping[str, str]) -> Invocation:
     for word in positional[:size]:
         leftover.remove(word)
     return Invocation(command, _parse_options(command, leftover), globals_, words=tuple(words))
+
+
+def _runs_a_command(seen: list[str]) -> bool:
+    """Whether ``seen`` names, whole, a command whose arguments are a command line."""
+    if not seen:
+        return False
+    command, size = find_command(seen)
+    return command is not None and command.runs_a_command and size == len(seen)
 
 
 def _no_command(

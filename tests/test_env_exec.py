@@ -430,3 +430,71 @@ def test_private_home_is_private_while_the_child_runs(process_home: Path) -> Non
         _, err = process.communicate("\n", timeout=20)
     assert (process.returncode, err) == (0, "")
     assert not os.path.exists(private)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ("exec", sys.executable, "-c", "import sys; print(sys.argv[1:])", "-p", "x", "--json"),
+        ("-p", "default", "exec", sys.executable, "-c", "import sys; print(sys.argv[1:])")
+        + ("-p", "x", "--json"),
+    ],
+    ids=["no-dashdash", "global-flag-first"],
+)
+def test_exec_stops_reading_its_flags_at_the_command(logged_in: Bp, words: tuple[str, ...]) -> None:
+    """As sudo and aws-vault: ``bp exec echo -p x`` hands ``-p x`` to echo."""
+    result = logged_in(*words)
+    assert (result.code, result.out, result.err) == (0, "['-p', 'x', '--json']\n", "")
+
+
+def test_exec_lets_the_commands_own_flags_win(logged_in: Bp) -> None:
+    """The 0.8 official CLI lets BP_* beat its flags: the variables say what the flags say."""
+    result = logged_in(
+        "exec", "--", sys.executable, "-c", SHOW_ENV,
+        "--workspaceId", "ws_mine", "--apiUrl=https://api.botpress.dev",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    seen = json.loads(result.out)
+    assert (seen["BP_WORKSPACE_ID"], seen["BP_API_URL"], seen["BP_TOKEN"]) == (
+        "ws_mine",
+        "https://api.botpress.dev",
+        TOKEN,
+    )
+    assert seen["cache"] == {
+        "apiUrl": "https://api.botpress.dev",
+        "token": TOKEN,
+        "workspaceId": "ws_mine",
+    }
+
+
+def test_exec_env_only_refuses_to_mix_with_another_official_login(
+    logged_in: Bp, tmp_path: Path
+) -> None:
+    """The official CLI's 0.8 line would send the token of its global.cache.json to our API
+    URL with our workspace: refused before anything runs."""
+    official = tmp_path / "official"
+    official.mkdir()
+    other = {"apiUrl": URL, "token": PROD_TOKEN, "workspaceId": "ws_prod"}
+    (official / "global.cache.json").write_text(json.dumps(other))
+    marker = tmp_path / "ran"
+    env = {"BP_BOTPRESS_HOME": str(official)}
+    result = logged_in(
+        "--botpressHome", str(logged_in.home), "exec", "--env-only", "--",
+        sys.executable, "-c", f"open({str(marker)!r}, 'w')", env=env,
+    )  # fmt: skip
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        "With --env-only, the official Botpress CLI would use the other login in "
+        f"{official / 'global.cache.json'} (its 0.8 line reads the token only there) with "
+        "these BP_WORKSPACE_ID and BP_API_URL. Leave out --env-only (the command then gets a "
+        "private home with these credentials)\n"
+    )
+    assert not marker.exists()
+    same = {"apiUrl": URL, "token": TOKEN, "workspaceId": "ws_acme"}
+    (official / "global.cache.json").write_text(json.dumps(same))
+    again = logged_in(
+        "--botpressHome", str(logged_in.home), "exec", "--env-only", "--",
+        sys.executable, "-c", f"open({str(marker)!r}, 'w')", env=env,
+    )  # fmt: skip
+    assert again.code == 0, again.err
+    assert marker.exists()

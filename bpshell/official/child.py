@@ -127,12 +127,45 @@ async def run_env(options: EnvOptions, opts: GlobalOptions, env: Env) -> Result:
 
 async def run_exec(options: ExecOptions, opts: GlobalOptions, env: Env) -> Result:
     """``bp exec -- CMD ARGS…``: run CMD with the credentials in force; its exit status."""
+    from bpshell.official.delegation import explicit_credentials
+
     found = await credentials(opts, env)
+    variables = found.variables()
+    # The 0.8 official CLI lets BP_* variables beat its own flags: what the child's command
+    # line says explicitly must be what the variables say.
+    variables.update(explicit_credentials(options.command))
+    if options.env_only:
+        _refuse_a_mix(env, variables)
     status = await run_child(
-        list(options.command), found.variables(), env, private_home=not options.env_only
+        list(options.command), variables, env, private_home=not options.env_only
     )
     # What the child printed is the output, with --json too: nothing is added to it.
     return Result(None, "", cast(ExitStatus, status))
+
+
+def _refuse_a_mix(env: Env, variables: Mapping[str, str]) -> None:
+    """With ``--env-only`` the child keeps the real home, where the official CLI's 0.8 line
+    reads its token from ``global.cache.json`` and takes the workspace and API URL from the
+    variables: another login there would be sent to this API URL, with this workspace."""
+    import json
+
+    from bpshell.env import default_home
+    from bpshell.official.files import CACHE_FILE
+
+    path = default_home(env.environ) / CACHE_FILE  # the home the child will read
+    try:
+        with open(path, "rb") as handle:
+            cache = json.loads(handle.read(1 << 20))
+    except (OSError, ValueError, RecursionError):
+        return
+    token = cache.get("token") if isinstance(cache, dict) else None
+    if not token or token == variables["BP_TOKEN"]:
+        return
+    raise BpError(
+        f"with --env-only, the official Botpress CLI would use the other login in {path} "
+        "(its 0.8 line reads the token only there) with these BP_WORKSPACE_ID and BP_API_URL",
+        "leave out --env-only (the command then gets a private home with these credentials)",
+    )
 
 
 async def run_child(

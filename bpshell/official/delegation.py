@@ -162,11 +162,17 @@ async def _delegated_variables(plan: Delegation, env: Env) -> dict[str, str]:
             raise
         return {}
     variables = found.variables()
-    for name, value in _flag_values(plan.words).items():
-        if name == "BP_WORKSPACE_ID":  # a pasted token is not handed on, even as typed
-            check_not_token(value, "--workspaceId")
-        variables[name] = value
+    variables.update(explicit_credentials(plan.words))
     return variables
+
+
+def explicit_credentials(words: Sequence[str]) -> dict[str, str]:
+    """The ``BP_*`` values an official command line gives with its own flags (``--workspaceId
+    X``...): they must win, as the 0.8 CLI would let the variables beat its flags."""
+    values = _flag_values(words)
+    if "BP_WORKSPACE_ID" in values:  # a pasted token is not handed on, even as typed
+        check_not_token(values["BP_WORKSPACE_ID"], "--workspaceId")
+    return values
 
 
 def _flag_values(words: Sequence[str]) -> dict[str, str]:
