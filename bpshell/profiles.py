@@ -135,19 +135,20 @@ async def run_active(options: ActiveOptions, opts: GlobalOptions, env: Env) -> R
         raise NotLoggedInError("Not logged in", "Run: bp login")
     verification = await _verify_resolved(resolved, env)
     name = verification.workspace.name if verification.workspace else resolved.workspace_name
+    # The documentation's three lines first, exactly as it shows them; what bpshell adds after.
     lines = [
-        "Profile: "
-        + (clean(resolved.profile) if resolved.profile else "(none)")
-        + _from(resolved.profile_source, "BP_PROFILE"),
         "Workspace: "
         + (workspace_label(name, resolved.workspace_id) if resolved.workspace_id else "(none)")
         + _from(resolved.workspace_source, "BP_WORKSPACE_ID"),
         f"API URL: {clean(resolved.api_url)}" + _from(resolved.api_url_source, "BP_API_URL"),
+        f"Authenticated: {_authenticated(verification)}",
+        "Profile: "
+        + (clean(resolved.profile) if resolved.profile else "(none)")
+        + _from(resolved.profile_source, "BP_PROFILE"),
     ]
     if resolved.token_source == "BP_TOKEN" or options.display_token:
         shown = resolved.token if options.display_token else None
         lines.append(f"Token: {_token_text(resolved, shown)}")
-    lines.append(f"Authenticated: {_authenticated(verification)}")
     data: dict[str, Any] = {
         "profile": resolved.profile,
         "workspaceId": resolved.workspace_id,

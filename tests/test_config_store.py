@@ -85,7 +85,7 @@ def test_legacy_profiles_load_and_unknown_keys_survive(bp: Bp, sandbox: Sandbox)
         "Token: bp_pat_…0001 (file)\n"
     )
     active = bp("profiles", "active")
-    assert (active.code, active.out.splitlines()[-1]) == (0, "Authenticated: Yes")
+    assert (active.code, active.out.splitlines()[2]) == (0, "Authenticated: Yes")
     assert bp.config_bytes() == (json.dumps(legacy, indent=2) + "\n").encode()  # reads never write
 
     assert login(bp, sandbox, "-p", "new", token=BOB_TOKEN).code == 1  # bob may not use ws_acme

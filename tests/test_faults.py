@@ -152,8 +152,8 @@ def expected(case: Case, command: str, url: str, other: str) -> tuple[int, str, 
 
 def _active_out(url: str, authenticated: str) -> str:
     return (
-        f"Profile: default\nWorkspace: acme (ws_acme)\nAPI URL: {url}\n"
-        f"Authenticated: {authenticated}\n"
+        f"Workspace: acme (ws_acme)\nAPI URL: {url}\n"
+        f"Authenticated: {authenticated}\nProfile: default\n"
     )
 
 

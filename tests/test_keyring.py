@@ -111,7 +111,7 @@ def test_login_stores_the_token_in_the_keyring_not_the_file(
     get = run(home, secret_service, "profiles", "get", name)
     assert get.out.splitlines()[-1] == "Token: bp_pat_…0001 (keyring)"
     active = run(home, secret_service, "profiles", "active")
-    assert (active.code, active.out.splitlines()[-1]) == (0, "Authenticated: Yes")
+    assert (active.code, active.out.splitlines()[2]) == (0, "Authenticated: Yes")
 
 
 def keyring_profiles(

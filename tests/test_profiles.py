@@ -297,7 +297,7 @@ def test_active_four_lines(bp: Bp, sandbox: Sandbox) -> None:
     result = bp("profiles", "active")
     assert (result.code, result.err) == (0, "")
     assert result.out == (
-        f"Profile: default\nWorkspace: acme (ws_acme)\nAPI URL: {sandbox.url}\nAuthenticated: Yes\n"
+        f"Workspace: acme (ws_acme)\nAPI URL: {sandbox.url}\nAuthenticated: Yes\nProfile: default\n"
     )
     assert sandbox.stats.requests == {"getAccount": 1, "getWorkspace": 1}
 
@@ -330,8 +330,8 @@ def test_active_with_a_rejected_token(bp: Bp, sandbox: Sandbox) -> None:
     result = bp("profiles", "active")
     assert (result.code, result.err) == (1, "")
     assert result.out == (
-        f"Profile: default\nWorkspace: acme (ws_acme)\nAPI URL: {sandbox.url}\n"
-        "Authenticated: No (the token is invalid or expired)\n"
+        f"Workspace: acme (ws_acme)\nAPI URL: {sandbox.url}\n"
+        "Authenticated: No (the token is invalid or expired)\nProfile: default\n"
     )
     data = bp("profiles", "active", "--json").json()
     assert (data["authenticated"], data["status"], data["error"]) == (
@@ -347,8 +347,8 @@ def test_active_when_the_api_cannot_be_reached(bp: Bp) -> None:
     result = bp("profiles", "active")
     assert (result.code, result.err) == (1, "")
     assert result.out == (
-        f"Profile: default\nWorkspace: acme (ws_acme)\nAPI URL: {dead}\n"
-        f"Authenticated: Unknown (cannot reach {dead} (connection refused))\n"
+        f"Workspace: acme (ws_acme)\nAPI URL: {dead}\n"
+        f"Authenticated: Unknown (cannot reach {dead} (connection refused))\nProfile: default\n"
     )
     data = bp("profiles", "active", "--json").json()
     assert (data["authenticated"], data["status"], data["account"]) == (False, "unreachable", None)
@@ -360,11 +360,11 @@ def test_active_shows_where_bp_variables_took_over(bp: Bp, sandbox: Sandbox) -> 
     result = bp("profiles", "active", env=environ)
     assert (result.code, result.err) == (0, "")
     assert result.out == (
-        "Profile: default\n"
         "Workspace: initech (ws_initech) (from BP_WORKSPACE_ID)\n"
         f"API URL: {sandbox.url} (from BP_API_URL)\n"
-        "Token: bp_pat_…0002 (from BP_TOKEN)\n"
         "Authenticated: Yes\n"
+        "Profile: default\n"
+        "Token: bp_pat_…0002 (from BP_TOKEN)\n"
     )
     sources = bp("profiles", "active", "--json", env=environ).json()["sources"]
     assert sources == {
@@ -380,11 +380,11 @@ def test_active_from_bp_variables_alone(bp: Bp, sandbox: Sandbox) -> None:
     result = bp("profiles", "active", env=environ)
     assert (result.code, result.err) == (0, "")
     assert result.out == (
-        "Profile: (none)\n"
         "Workspace: Globex Corp (ws_globex) (from BP_WORKSPACE_ID)\n"
         f"API URL: {sandbox.url} (from BP_API_URL)\n"
-        "Token: bp_pat_…0001 (from BP_TOKEN)\n"
         "Authenticated: Yes\n"
+        "Profile: (none)\n"
+        "Token: bp_pat_…0001 (from BP_TOKEN)\n"
     )
     assert not bp.home.exists()
 
@@ -405,7 +405,7 @@ def test_active_of_a_named_profile_does_not_switch(
     result = bp(*words, env=environ)
     assert (result.code, result.err) == (0, "")
     assert result.out == (
-        f"{line}\nWorkspace: initech (ws_initech)\nAPI URL: {sandbox.url}\nAuthenticated: Yes\n"
+        f"Workspace: initech (ws_initech)\nAPI URL: {sandbox.url}\nAuthenticated: Yes\n{line}\n"
     )
     assert bp.config_bytes() == before
 
@@ -444,8 +444,8 @@ def test_active_display_token(bp: Bp, sandbox: Sandbox) -> None:
     result = bp("profiles", "active", "--displayToken")
     assert (result.code, result.err) == (0, "")
     assert result.out == (
-        f"Profile: default\nWorkspace: acme (ws_acme)\nAPI URL: {sandbox.url}\n"
-        f"Token: {ALICE_TOKEN} (from keyring)\nAuthenticated: Yes\n"
+        f"Workspace: acme (ws_acme)\nAPI URL: {sandbox.url}\nAuthenticated: Yes\n"
+        f"Profile: default\nToken: {ALICE_TOKEN} (from keyring)\n"
     )
 
 
