@@ -2,7 +2,14 @@
 
 Library errors are translated here: commands see only :mod:`bpshell.errors` types. GETs are
 retried a bounded number of times on 429 (honouring ``Retry-After``) and 5xx; every call has an
-overall deadline; redirects are never followed, so a token is never sent to another host.
+overall deadline, and so has a whole page walk; redirects are never followed, so a token is
+never sent to another host.
+
+What a server says is checked before anyone can store, cache, show or complete it: an answer
+is read up to :data:`MAX_ANSWER_BYTES` decoded (a gzip bomb or an endless body is a
+:class:`BadResponseError`, not the machine's memory), listed workspaces whose IDs fail
+bpshell's own rule are left out, and names lose control and bidi characters and are capped at
+:data:`MAX_NAME_CHARS` where they enter, in the answer models.
 """
 
 from __future__ import annotations
@@ -10,15 +17,23 @@ from __future__ import annotations
 import random
 import socket
 import time
-from collections.abc import Awaitable, Callable
+import zlib
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
-from bpshell.config import check_token, check_workspace_id, printable, tokens_page
+from bpshell.config import (
+    check_not_token,
+    check_token,
+    check_workspace_id,
+    printable,
+    tokens_page,
+)
 from bpshell.errors import (
     ApiError,
     ApiTimeoutError,
@@ -30,6 +45,7 @@ from bpshell.errors import (
     NotFoundError,
     RateLimitedError,
     ServerError,
+    UsageError,
 )
 
 CONNECT_TIMEOUT_S = 5.0
@@ -37,9 +53,26 @@ TOTAL_TIMEOUT_S = 30.0
 RETRIES = 2
 MAX_RETRY_WAIT_S = 10.0
 MAX_PAGES = 200
+MAX_ANSWER_BYTES = 8 << 20  # decoded; real answers are a few KiB
+MAX_NAME_CHARS = 200
 USER_AGENT = "bpshell"
+# Only what _Body decodes, with its bound; httpx would announce br/zstd once they are installed.
+ACCEPT_ENCODING = "gzip, deflate"
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def shown_name(value: str) -> str:
+    """A name from a server as it may be shown: control characters (escape sequences, bidi
+    overrides and isolates, marks, zero-width characters) dropped, other whitespace made a
+    space, cut to :data:`MAX_NAME_CHARS` with an ellipsis."""
+    if not value.isprintable():
+        value = "".join(ch if ch.isprintable() else " " if ch.isspace() else "" for ch in value)
+    return value if len(value) <= MAX_NAME_CHARS else value[: MAX_NAME_CHARS - 1] + "…"
+
+
+Name = Annotated[str, AfterValidator(shown_name)]
 
 
 class _Lenient(BaseModel):
@@ -50,8 +83,8 @@ class Account(_Lenient):
     """The account a token belongs to."""
 
     id: str
-    email: str
-    displayName: str | None = None
+    email: Name
+    displayName: Name | None = None
 
 
 class _AccountAnswer(_Lenient):
@@ -62,8 +95,8 @@ class Workspace(_Lenient):
     """A workspace, as much of it as bpshell shows."""
 
     id: str
-    name: str
-    handle: str | None = None
+    name: Name
+    handle: Name | None = None
 
 
 class _Meta(_Lenient):
@@ -79,7 +112,7 @@ class Bot(_Lenient):
     """A bot of a workspace."""
 
     id: str
-    name: str
+    name: Name
 
 
 class _BotPage(_Lenient):
@@ -87,11 +120,22 @@ class _BotPage(_Lenient):
     meta: _Meta
 
 
+class _HttpClient(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` that carries the run's debug callback to its API clients."""
+
+    def __init__(self, debug: Callable[[str], None] | None, **options: Any) -> None:
+        super().__init__(**options)
+        self.debug = debug
+
+
 def new_http_client(
     debug: Callable[[str], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
-    """The one HTTP client of a run (or a shell session); ``transport`` is for tests."""
+    """The one HTTP client of a run (or a shell session); ``transport`` is for tests.
+
+    ``debug`` gets a line per request, and one per answer bpshell did not take as it came.
+    """
     hooks: dict[str, list[Callable[..., Any]]] = {}
     if debug is not None:
         log = debug
@@ -110,10 +154,15 @@ def new_http_client(
 
         hooks["request"] = [on_request]
         hooks["response"] = [on_response]
-    return httpx.AsyncClient(
+    return _HttpClient(
+        debug,
         timeout=httpx.Timeout(TOTAL_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
         follow_redirects=False,
-        headers={"user-agent": USER_AGENT, "accept": "application/json"},
+        headers={
+            "user-agent": USER_AGENT,
+            "accept": "application/json",
+            "accept-encoding": ACCEPT_ENCODING,
+        },
         event_hooks=hooks,
         trust_env=False,
         transport=transport,
@@ -137,6 +186,7 @@ class ApiClient:
         self._token = token
         self._timeout = timeout
         self._retries = retries
+        self._debug = http.debug if isinstance(http, _HttpClient) else None
 
     async def get_account(self) -> Account:
         """``getAccount``: who the token belongs to."""
@@ -162,28 +212,59 @@ class ApiClient:
                 api_type=exc.api_type,
             ) from None
         if found.id != workspace_id:  # saving it would store an ID nobody checked
+            try:
+                check_not_token(found.id)
+                other = f"workspace {printable(found.id)}"
+            except UsageError:  # a token: not to be shown, even escaped
+                other = "a workspace whose ID looks like a token"
             raise BadResponseError(
-                f"{self.api_url} answered about workspace {printable(found.id)} "
-                f"when asked about {workspace_id}",
+                f"{self.api_url} answered about {other} when asked about {workspace_id}",
                 "check the API URL; the server does not behave like Botpress Cloud",
             )
         return found
 
     async def list_workspaces(self) -> list[Workspace]:
-        """``listWorkspaces``, every page (at most :data:`MAX_PAGES`)."""
+        """``listWorkspaces``, every page: at most :data:`MAX_PAGES`, all within one deadline
+        of the client's timeout (a server that keeps paging would otherwise hold a command
+        for a timeout per page). Workspaces whose IDs fail bpshell's rule are left out."""
         found: list[Workspace] = []
-        next_token: str | None = None
-        for _ in range(MAX_PAGES):
-            params = {"nextToken": next_token} if next_token else None
-            page = await self._get("/v1/admin/workspaces", _WorkspacePage, params=params)
-            found.extend(page.workspaces)
-            next_token = page.meta.nextToken
-            if not next_token:
-                return found
+        pages = 0
+        try:
+            with anyio.fail_after(self._timeout):
+                next_token: str | None = None
+                while pages < MAX_PAGES:
+                    params = {"nextToken": next_token} if next_token else None
+                    page = await self._get("/v1/admin/workspaces", _WorkspacePage, params=params)
+                    pages += 1
+                    found.extend(self._checked(page.workspaces))
+                    next_token = page.meta.nextToken
+                    if not next_token:
+                        return found
+        except TimeoutError:
+            if pages == 0:
+                raise self._timed_out() from None
+            raise ApiTimeoutError(
+                f"{self.api_url} kept sending pages of workspaces for {self._timeout:g} s "
+                f"({pages} pages, {len(found)} workspaces read), so bpshell stopped",
+                "try again later; if it happens again, check the API URL",
+            ) from None
         raise BadResponseError(
             f"{self.api_url} kept paginating workspaces past {MAX_PAGES} pages",
             "check the API URL; the server does not behave like Botpress Cloud",
         )
+
+    def _checked(self, workspaces: list[Workspace]) -> Iterator[Workspace]:
+        """The workspaces whose IDs bpshell would accept from a user; the rest are noted."""
+        for workspace in workspaces:
+            try:
+                check_workspace_id(workspace.id)
+            except UsageError as exc:  # its message never shows a token-like ID
+                if self._debug is not None:
+                    self._debug(
+                        f"debug: {self.api_url} listed a workspace bpshell left out ({exc.message})"
+                    )
+                continue
+            yield workspace
 
     async def list_bots(self, workspace_id: str) -> list[Bot]:
         """``listBots`` of a workspace, first page."""
@@ -206,35 +287,134 @@ class ApiClient:
         request_headers = {"authorization": f"Bearer {self._token}", **(headers or {})}
         try:
             with anyio.fail_after(self._timeout):
-                response = await self._send_with_retries(url, params, request_headers)
+                answer = await self._send_with_retries(url, params, request_headers)
         except TimeoutError:
-            raise ApiTimeoutError(
-                f"{self.api_url} did not answer within {self._timeout:g} s",
-                "check your network or try again later",
-            ) from None
-        return _decode(response, model, self.api_url)
+            raise self._timed_out() from None
+        return _decode(answer, model, self.api_url)
+
+    def _timed_out(self) -> ApiTimeoutError:
+        return ApiTimeoutError(
+            f"{self.api_url} did not answer within {self._timeout:g} s",
+            "check your network or try again later",
+        )
 
     async def _send_with_retries(
         self, url: str, params: dict[str, str] | None, headers: dict[str, str]
-    ) -> httpx.Response:
+    ) -> _Answer:
         for attempt in range(self._retries + 1):
-            response = await _send(
-                self._http.get(url, params=params, headers=headers), self.api_url
-            )
-            retryable = response.status_code == 429 or response.status_code >= 500
-            if not retryable or attempt == self._retries:
-                return response
-            wait = _retry_wait(response, attempt)
-            if wait is None:
-                return response
-            await response.aclose()
+            request = self._http.build_request("GET", url, params=params, headers=headers)
+            with _translated(self.api_url):
+                response = await self._http.send(request, stream=True)
+            try:
+                retryable = response.status_code == 429 or response.status_code >= 500
+                wait = _retry_wait(response.headers, attempt) if retryable else None
+                if wait is None or attempt == self._retries:
+                    return await _read(response, self.api_url)
+            finally:
+                await response.aclose()
             await anyio.sleep(wait)
         raise AssertionError("unreachable")
 
 
-async def _send(request: Awaitable[httpx.Response], api_url: str) -> httpx.Response:
+@dataclass(frozen=True)
+class _Answer:
+    """An answer with its body read (within the bounds) and its connection released."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+async def _read(response: httpx.Response, api_url: str) -> _Answer:
+    """The body of a streamed answer, decoded, refused past :data:`MAX_ANSWER_BYTES`.
+
+    httpx's own decoders inflate each network chunk whole (64 KiB of gzip can be 64 MiB,
+    and ``gzip, gzip`` a thousand times more), so the bytes are inflated here, never more
+    than one byte past the cap at a time.
+    """
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        raise _too_big(api_url, response.status_code)  # refused before a byte is read
+    if response.is_stream_consumed:
+        # A transport handed back an answer built in memory (httpx.MockTransport does): its
+        # content is already decoded, so only its size is left to check.
+        if len(response.content) > MAX_ANSWER_BYTES:
+            raise _too_big(api_url, response.status_code)
+        return _Answer(response.status_code, response.headers, response.content)
+    body = _Body(response, api_url)
+    with _translated(api_url):
+        async for raw in response.aiter_raw():
+            body.feed(raw)
+    return _Answer(response.status_code, response.headers, body.finish())
+
+
+class _Body:
+    """The decoded bytes of one answer, never more than :data:`MAX_ANSWER_BYTES` + 1."""
+
+    def __init__(self, response: httpx.Response, api_url: str) -> None:
+        self._api_url = api_url
+        self._status = response.status_code
+        self._data = bytearray()
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding not in (*_WBITS, "", "identity"):
+            raise BadResponseError(
+                f"{api_url} answered with content encoding {printable(encoding)}, "
+                "which bpshell does not read",
+                "check the API URL; the server does not behave like Botpress Cloud",
+                status=self._status,
+            )
+        wbits = _WBITS.get(encoding)
+        self._inflater = None if wbits is None else zlib.decompressobj(wbits)
+
+    def feed(self, raw: bytes) -> None:
+        """Add the next bytes off the wire."""
+        if self._inflater is None:
+            self._add(raw)
+            return
+        room = MAX_ANSWER_BYTES - len(self._data) + 1
+        try:
+            self._add(self._inflater.decompress(raw, room))
+        except zlib.error:
+            raise self._broken() from None
+        if self._inflater.unconsumed_tail:  # it stopped at the room it had: past the cap
+            raise _too_big(self._api_url, self._status)
+
+    def finish(self) -> bytes:
+        """The whole body, once the wire has no more."""
+        if self._inflater is not None:
+            try:
+                self._add(self._inflater.flush())
+            except zlib.error:
+                raise self._broken() from None
+        return bytes(self._data)
+
+    def _add(self, chunk: bytes) -> None:
+        self._data += chunk
+        if len(self._data) > MAX_ANSWER_BYTES:
+            raise _too_big(self._api_url, self._status)
+
+    def _broken(self) -> BadResponseError:
+        return BadResponseError(
+            f"{self._api_url} sent a compressed answer that does not decompress",
+            "check the API URL; the server does not behave like Botpress Cloud",
+            status=self._status,
+        )
+
+
+def _too_big(api_url: str, status: int) -> BadResponseError:
+    return BadResponseError(
+        f"{api_url} sent more than {MAX_ANSWER_BYTES >> 20} MiB in one answer, "
+        "so bpshell stopped reading it",
+        "check the API URL; the server does not behave like Botpress Cloud",
+        status=status,
+    )
+
+
+@contextmanager
+def _translated(api_url: str) -> Iterator[None]:
+    """httpx's errors, while sending or reading, as bpshell's."""
     try:
-        return await request
+        yield
     except httpx.TimeoutException:
         raise ApiTimeoutError(
             f"{api_url} did not answer in time", "check your network or try again later"
@@ -269,9 +449,9 @@ def _network_reason(exc: httpx.HTTPError) -> str:
     return text.splitlines()[0][:120] if text else type(exc).__name__
 
 
-def _retry_wait(response: httpx.Response, attempt: int) -> float | None:
+def _retry_wait(headers: httpx.Headers, attempt: int) -> float | None:
     """Seconds to wait before the next attempt; None when the server asks for too long."""
-    header = response.headers.get("retry-after")
+    header = headers.get("retry-after")
     if header is not None:
         try:
             asked = float(header)
@@ -282,8 +462,8 @@ def _retry_wait(response: httpx.Response, attempt: int) -> float | None:
     return backoff * (0.5 + random.random() / 2)  # noqa: S311
 
 
-def _decode(response: httpx.Response, model: type[M], api_url: str) -> M:
-    status = response.status_code
+def _decode(response: _Answer, model: type[M], api_url: str) -> M:
+    status = response.status
     if 300 <= status < 400:
         where = response.headers.get("location", "elsewhere")
         raise BadResponseError(
@@ -301,7 +481,7 @@ def _decode(response: httpx.Response, model: type[M], api_url: str) -> M:
             status=status,
         )
     try:
-        return model.model_validate_json(response.content)
+        return model.model_validate_json(response.body)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
@@ -317,10 +497,10 @@ class _ErrorBody(_Lenient):
     message: str = ""
 
 
-def _error_for(response: httpx.Response, api_url: str) -> ApiError:
-    status = response.status_code
+def _error_for(response: _Answer, api_url: str) -> ApiError:
+    status = response.status
     try:
-        body = _ErrorBody.model_validate_json(response.content)
+        body = _ErrorBody.model_validate_json(response.body)
     except ValidationError:
         body = _ErrorBody(type=f"HTTP {status}", message="")
     detail = f"{body.type}: {body.message}" if body.message else body.type

@@ -34,6 +34,7 @@ from bpshell.commands import (
     find_command,
 )
 from bpshell.lines import scan
+from bpshell.render import clean
 
 MAX_SHOWN = 200
 BUILTINS: Mapping[str, str] = {
@@ -294,9 +295,7 @@ class _Completing:
     def _index(self, index: SearchIndex, text: str, start: int) -> Iterator[Completion]:
         for position in index.search(text):
             value = index.values[position]
-            yield Completion(
-                _quoted(value), start, display=value, display_meta=index.descriptions[position]
-            )
+            yield _shown(_quoted(value), start, value, index.descriptions[position])
 
     def _choose(
         self, choices: Sequence[tuple[str, str]], text: str, start: int | None = None
@@ -304,7 +303,13 @@ class _Completing:
         begin = self.start if start is None else start
         for value, meta in choices:
             if value.startswith(text):
-                yield Completion(_quoted(value), begin, display=value, display_meta=meta)
+                yield _shown(_quoted(value), begin, value, meta)
+
+
+def _shown(text: str, start: int, display: str, meta: str) -> Completion:
+    """A completion whose menu entry is cleaned: a name from a cache written by hand, or by an
+    older bpshell, may still hold escape sequences or bidi overrides."""
+    return Completion(text, start, display=clean(display), display_meta=clean(meta))
 
 
 def _quoted(value: str) -> str:
@@ -324,4 +329,4 @@ class ChoiceCompleter(Completer):
         wanted = typed.strip().lower()
         for value, description in self._choices:
             if wanted in value.lower() or wanted in description.lower():
-                yield Completion(value, -len(typed), display_meta=description)
+                yield _shown(value, -len(typed), value, description)

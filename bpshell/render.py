@@ -23,7 +23,9 @@ class Result:
 
 
 def clean(text: str) -> str:
-    """``text`` with control characters (escape sequences included) made visible and inert."""
+    """``text`` with control characters made visible and inert: escape sequences, and the
+    bidi overrides, isolates and marks (U+202A-U+202E, U+2066-U+2069, U+200E/U+200F, U+061C)
+    that could make the terminal show a line reordered; all of them are not printable."""
     if text.isprintable():
         return text
     return "".join(

@@ -101,6 +101,7 @@ def _quiet(env: Env, **changes: Any) -> Env:
         "stdin_stream": io.StringIO(),
         "stdout_stream": _Discard(),
         "stderr_stream": _Discard(),
+        "api_timeout": env.api_timeout,  # the deadline of a background walk, as of a command
     }
     fields.update(changes)
     return Env(**fields)
