@@ -3,17 +3,20 @@
 One file per profile, ``workspaces.<profile>.json`` (0600, in a 0700 folder):
 ``{"version": 1, "profile": str, "apiUrl": str, "fetchedAt": float (epoch s),
 "workspaces": [{"id": str, "name": str}, ...]}``. Reading never raises and never touches the
-network: a missing, stale or broken file reads as what it can give, or nothing. Plain ``json``
+network: a missing, stale or broken file reads as what it can give, or nothing; so does one
+that is not a regular file of this user's (a FIFO is skipped, never waited on). Plain ``json``
 only, so the completion entry point stays light.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
 import secrets
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +51,7 @@ def cache_path(home: Path, profile: str) -> Path:
 def read_workspaces(home: Path, profile: str) -> CachedWorkspaces | None:
     """The cached workspaces of ``profile``, or None when there is no usable cache."""
     try:
-        with open(cache_path(home, profile), encoding="utf-8") as handle:
+        with os.fdopen(open_private(cache_path(home, profile)), encoding="utf-8") as handle:
             data = json.load(handle)
         pairs = tuple(
             (str(item["id"]), str(item.get("name", "")))
@@ -58,6 +61,23 @@ def read_workspaces(home: Path, profile: str) -> CachedWorkspaces | None:
         return CachedWorkspaces(profile, str(data["apiUrl"]), float(data["fetchedAt"]), pairs)
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
+
+
+def open_private(path: Path, flags: int = os.O_RDONLY) -> int:
+    """``path`` opened without waiting (a FIFO or a device answers an open at once) if it is a
+    regular file of this user's (or root's) that no one else can write; else OSError.
+
+    For the lenient readers of files under the home (this cache, completion's look at
+    config.json, the shell's history): what another user planted, or a FIFO, is skipped like
+    a missing file, instead of trusted or waited on. ``flags`` may add ``O_CREAT`` (0600).
+    """
+    fd = os.open(path, flags | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY, 0o600)
+    info = os.fstat(fd)
+    mine = info.st_uid in (os.geteuid(), 0) and not info.st_mode & 0o022
+    if stat.S_ISREG(info.st_mode) and mine:
+        return fd
+    os.close(fd)
+    raise OSError(errno.EPERM, "not a private regular file", str(path))
 
 
 def write_workspaces(

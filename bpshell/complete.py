@@ -303,9 +303,13 @@ class _Values:
 
 
 def peek_config(path: Path) -> dict[str, Any]:
-    """config.json as plain JSON, unvalidated: ``{}`` for anything missing, odd or too big."""
+    """config.json as plain JSON, unvalidated: ``{}`` for anything missing, odd or too big, and
+    for what is not a private regular file (a FIFO must not hold up a Tab or the first frame;
+    another user's file is not shown as the user's profiles)."""
+    from bpshell.cache import open_private
+
     try:
-        with open(path, "rb") as handle:
+        with open(open_private(path), "rb") as handle:
             raw = handle.read(MAX_CONFIG_BYTES + 1)
         data = json.loads(raw) if len(raw) <= MAX_CONFIG_BYTES else None
     except (OSError, ValueError, RecursionError):

@@ -5,6 +5,28 @@ written to a temporary file that is fsync-ed and renamed over the old one, so co
 ``bp`` processes and shells never lose each other's updates and a killed process leaves the
 old or the new file, never a broken one. Library errors (OSError, ValidationError) become
 :class:`ConfigError` or :class:`StorageError` here.
+
+Whoever can change config.json can point the token at their server, so, as ssh does with
+``~/.ssh``, the file and the home holding it are used only when they belong to this user (or
+to root) and no one else can write them; otherwise every command, reads included, stops with
+the ``chmod``/``chown`` that fixes it. It costs one ``stat`` of the home and one ``fstat`` of
+the opened file. A FIFO, a socket or a device in place of config.json or its lock is refused
+at once: files are opened with ``O_NONBLOCK`` and checked to be regular before use. Files
+bpshell did not make are repaired only where it is safe, and a failed repair never fails a
+read: a config.json others can read is made 0600 through the descriptor that was checked (a
+warning on a read-only mount, where it cannot be); a 0755 home, as the official CLI makes it,
+is made 0700 only by a write, with a note.
+
+config.json may be a symlink (a dotfiles checkout, a mounted secret): it is read through the
+link, and the folder of its target must be trusted like the home. Reads never change what
+the link points to, not even its permissions (they warn instead). Writes go through the link
+as ``sed -i --follow-symlinks`` does: the temporary file is made beside the target and renamed
+over it, so the link stays a link and its target gets the new content, 0600. The lock, which
+bpshell alone makes, must not be a symlink.
+
+A write never makes a file reads would refuse: the text is at most :data:`MAX_CONFIG_BYTES`,
+or the old file is kept. A file that is too large or corrupt is never overwritten; the error
+gives the ``mv`` that moves it away.
 """
 
 from __future__ import annotations
@@ -12,10 +34,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import glob
 import ipaddress
 import os
 import re
 import secrets
+import shlex
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -57,6 +81,7 @@ def _schemas() -> tuple[SchemaValidator, SchemaValidator]:
             "workspaceName": cs.typed_dict_field(optional, required=False),
             "token": cs.typed_dict_field(optional, required=False),
             "tokenKey": cs.typed_dict_field(optional, required=False),
+            "accountId": cs.typed_dict_field(optional, required=False),
         },
         extra_behavior="allow",
     )
@@ -72,7 +97,7 @@ def _schemas() -> tuple[SchemaValidator, SchemaValidator]:
 
 
 _PROFILE_SCHEMA, _CONFIG_SCHEMA = _schemas()
-_PROFILE_KEYS = ("apiUrl", "workspaceId", "workspaceName", "token", "tokenKey")
+_PROFILE_KEYS = ("apiUrl", "workspaceId", "workspaceName", "token", "tokenKey", "accountId")
 
 
 class Profile:
@@ -80,10 +105,20 @@ class Profile:
     otherwise it is in the keyring under ``tokenKey`` (or, for logins made before bpshell
     versioned its entries, under the profile's name).
 
-    ``extra`` holds the keys bpshell does not know; they survive a rewrite.
+    ``accountId`` is the account the token belongs to, as the API said at login (so that
+    logging in again to the same account asks nothing). ``extra`` holds the keys bpshell does
+    not know; they survive a rewrite.
     """
 
-    __slots__ = ("apiUrl", "extra", "token", "tokenKey", "workspaceId", "workspaceName")
+    __slots__ = (
+        "accountId",
+        "apiUrl",
+        "extra",
+        "token",
+        "tokenKey",
+        "workspaceId",
+        "workspaceName",
+    )
 
     def __init__(
         self,
@@ -92,6 +127,7 @@ class Profile:
         workspaceName: str | None = None,
         token: str | None = None,
         tokenKey: str | None = None,
+        accountId: str | None = None,
         **extra: Any,
     ) -> None:
         self.apiUrl = apiUrl
@@ -99,6 +135,7 @@ class Profile:
         self.workspaceName = workspaceName
         self.token = token
         self.tokenKey = tokenKey
+        self.accountId = accountId
         self.extra = extra
 
     def keyring_user(self, name: str) -> str | None:
@@ -121,6 +158,8 @@ class Profile:
             data["token"] = self.token
         if self.tokenKey is not None:
             data["tokenKey"] = self.tokenKey
+        if self.accountId is not None:
+            data["accountId"] = self.accountId
         data.update((k, v) for k, v in self.extra.items() if k not in _PROFILE_KEYS)
         return data
 
@@ -326,24 +365,52 @@ class ConfigStore:
         return self.path.exists()
 
     def load(self) -> ConfigFile:
-        """The current file; an empty config when there is none. Never writes."""
+        """The current file; an empty config when there is none. Never writes (but may make a
+        file others can read 0600, see the module docstring). Raises :class:`ConfigError`
+        when the file or the home is untrusted, not a regular file, unreadable or invalid."""
         try:
-            with open(self.path, "rb") as handle:
-                self._tighten(handle.fileno())
-                raw = handle.read(MAX_CONFIG_BYTES + 1)
+            _check_trusted(self.home, os.stat(self.home), "700")
+            fd, target = _open_config(self.path)
         except FileNotFoundError:
             return ConfigFile()
         except OSError as exc:
-            raise ConfigError(
-                f"cannot read {self.path}: {exc.strerror}", "check its permissions"
-            ) from None
+            raise self._unreadable(exc) from None
+        with open(fd, "rb") as handle:
+            try:
+                info = os.fstat(fd)
+                self._check_file(info, target)
+                self._tighten(fd, info, target)
+                raw = handle.read(MAX_CONFIG_BYTES + 1)
+            except OSError as exc:
+                raise self._unreadable(exc) from None
         return self._parse(raw)
+
+    def _unreadable(self, exc: OSError) -> ConfigError:
+        if exc.errno == errno.ENXIO:  # a socket: it cannot be opened at all
+            with contextlib.suppress(OSError):
+                return self._not_regular(self.path, os.stat(self.path).st_mode)
+        return ConfigError(f"cannot read {self.path}: {exc.strerror}", "check its permissions")
+
+    def _not_regular(self, shown: Path, mode: int) -> ConfigError:
+        return ConfigError(
+            f"refusing to use {shown}: it is {_kind(mode)}, not a regular file", self._move_away()
+        )
+
+    def _move_away(self) -> str:
+        return f"move it away: mv {shlex.quote(str(self.path))} {shlex.quote(f'{self.path}.bad')}"
+
+    def _check_file(self, info: os.stat_result, target: Path | None) -> None:
+        shown = target or self.path
+        if not stat.S_ISREG(info.st_mode):
+            raise self._not_regular(shown, info.st_mode)
+        _check_trusted(shown, info, "600")
+        if target is not None:
+            _check_trusted(target.parent, os.stat(target.parent), "700")
 
     def _parse(self, raw: bytes) -> ConfigFile:
         if len(raw) > MAX_CONFIG_BYTES:
             raise ConfigError(
-                f"{self.path} is larger than {MAX_CONFIG_BYTES // 2**20} MiB",
-                "move it away and log in again",
+                f"{self.path} is larger than {MAX_CONFIG_BYTES // 2**20} MiB", self._move_away()
             )
         try:
             return ConfigFile.from_json(raw)
@@ -352,13 +419,26 @@ class ConfigStore:
             where = ".".join(str(part) for part in first["loc"]) or "top level"
             raise ConfigError(
                 f"{self.path} is not a valid bpshell config ({where}: {first['msg']})",
-                "fix or move the file; bpshell does not overwrite it",
+                f"fix it or {self._move_away()} (bpshell does not overwrite it)",
             ) from None
 
-    def _tighten(self, fd: int) -> None:
-        mode = os.fstat(fd).st_mode
-        if mode & 0o077 and os.fstat(fd).st_uid == os.geteuid():
+    def _tighten(self, fd: int, info: os.stat_result, target: Path | None) -> None:
+        """Make a file others can read 0600, through the descriptor that was checked: never a
+        symlink's target (it may be any file of the user's), and never failing the read."""
+        if not info.st_mode & 0o077:
+            return
+        if target is not None:
+            self._warn(
+                f"warning: {target}, where the symlink {self.path} points, is readable by other "
+                "users; bpshell does not change permissions through a symlink. "
+                f"Run: chmod 600 {shlex.quote(str(target))}"
+            )
+            return
+        try:
             os.fchmod(fd, 0o600)
+        except OSError as exc:
+            self._warn(_cannot_tighten(self.path, exc))
+        else:
             self._warn(
                 f"warning: {self.path} was readable by other users; its permissions are now 0600"
             )
@@ -406,29 +486,63 @@ class ConfigStore:
 
     def _sweep(self) -> None:
         """Remove temporary files of writers killed mid-write (under the lock, none is live)."""
-        for leftover in self.home.glob(f".{CONFIG_NAME}.*.tmp"):
-            with contextlib.suppress(OSError):
-                leftover.unlink()
+        written = {self.path}
+        with contextlib.suppress(OSError):
+            written.add(self._destination())
+        for path in written:
+            for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
 
     def _make_home(self) -> None:
+        """A new home is made 0700; an existing one must be trusted, and is made 0700 when
+        others can read it (the official CLI makes it 0755)."""
         try:
-            if not self.home.is_dir():
-                self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
-                os.chmod(self.home, 0o700)
+            info: os.stat_result | None = os.stat(self.home)
+        except OSError:
+            info = None
+        if info is not None and stat.S_ISDIR(info.st_mode):
+            _check_trusted(self.home, info, "700")
+            if info.st_mode & 0o077:
+                self._tighten_home(info)
+            return
+        try:
+            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(self.home, 0o700)
         except OSError as exc:
             raise StorageError(
                 f"cannot create {self.home}: {exc.strerror}", "choose another --botpressHome"
             ) from None
 
+    def _tighten_home(self, info: os.stat_result) -> None:
+        try:
+            fd = os.open(self.home, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                self._warn(_cannot_tighten(self.home, exc))
+                return
+            real = shlex.quote(os.path.realpath(self.home))
+            self._warn(
+                f"warning: {self.home} is readable by other users; bpshell does not change "
+                f"permissions through a symlink. Run: chmod 700 {real}"
+            )
+            return
+        try:
+            os.fchmod(fd, 0o700)
+        except OSError as exc:
+            self._warn(_cannot_tighten(self.home, exc))
+        else:
+            self._warn(
+                f"note: {self.home} was readable by other users (mode "
+                f"{stat.S_IMODE(info.st_mode):04o}); bpshell made it 0700, since it holds your "
+                "credentials"
+            )
+        finally:
+            os.close(fd)
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise StorageError(
-                f"cannot lock {self.path}: {exc.strerror}",
-                f"check that {self.home} is writable; nothing was changed",
-            ) from None
+        fd = self._open_lock()
         try:
             deadline = time.monotonic() + LOCK_TIMEOUT_S
             while True:
@@ -446,27 +560,148 @@ class ConfigStore:
         finally:
             os.close(fd)
 
+    def _open_lock(self) -> int:
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | _NO_WAIT
+        try:
+            fd = os.open(self.lock_path, flags, 0o600)
+        except OSError as exc:
+            kind = _kind_at(self.lock_path) if exc.errno in (errno.ELOOP, errno.ENXIO) else None
+            if kind is None:
+                raise StorageError(
+                    f"cannot lock {self.path}: {exc.strerror}",
+                    f"check that {self.home} is writable; nothing was changed",
+                ) from None
+        else:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISREG(mode):
+                return fd
+            os.close(fd)
+            kind = _kind(mode)
+        raise StorageError(
+            f"refusing to use {self.lock_path}: it is {kind}, not a regular file",
+            f"remove it: rm {shlex.quote(str(self.lock_path))}",
+        )
+
+    def _destination(self) -> Path:
+        """The file a write replaces: config.json, or the target of config.json's symlink
+        (whose folder must be trusted: a new file is made there)."""
+        if not stat.S_ISLNK(os.lstat(self.path).st_mode):
+            return self.path
+        target = Path(os.path.realpath(self.path))
+        _check_trusted(target.parent, os.stat(target.parent), "700")
+        return target
+
     def _write(self, text: str) -> None:
-        tmp = self.home / f".{CONFIG_NAME}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        data = text.encode("utf-8")
+        if len(data) > MAX_CONFIG_BYTES:
+            raise StorageError(
+                f"refusing to write {self.path}: it would be larger than "
+                f"{MAX_CONFIG_BYTES // 2**20} MiB, the most bpshell reads",
+                "the previous file is unchanged",
+            )
+        try:
+            destination = self._destination()
+        except FileNotFoundError:
+            destination = self.path
+        except OSError as exc:
+            raise StorageError(
+                _write_failure(self.path, exc), "the previous file is unchanged"
+            ) from None
+        tmp = destination.parent / f".{destination.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             try:
                 os.fchmod(fd, stat.S_IRUSR | stat.S_IWUSR)
-                data = text.encode("utf-8")
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, self.path)
-            _fsync_dir(self.home)
+            os.replace(tmp, destination)
+            _fsync_dir(destination.parent)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise StorageError(
                 _write_failure(self.path, exc), "the previous file is unchanged"
             ) from None
+
+
+# An open of a FIFO or a device returns at once (and never makes it a controlling terminal).
+_NO_WAIT = os.O_NONBLOCK | os.O_NOCTTY
+
+_KINDS: tuple[tuple[Callable[[int], bool], str], ...] = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISLNK, "a symlink"),
+)
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not regular is, for a message."""
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def _kind_at(path: Path) -> str | None:
+    """What ``path`` itself is when it is not a regular file; None when it is one, or is gone."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None
+    return None if stat.S_ISREG(mode) else _kind(mode)
+
+
+def _open_config(path: Path) -> tuple[int, Path | None]:
+    """config.json opened for reading without waiting, and its symlink's target, if it is one."""
+    flags = os.O_RDONLY | os.O_CLOEXEC | _NO_WAIT
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW), None
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+    target = Path(os.path.realpath(path))
+    return os.open(path, flags), target
+
+
+def _check_trusted(path: Path, info: os.stat_result, private: str) -> None:
+    """Raise :class:`ConfigError` unless ``path`` belongs to this user or root (ssh's rule:
+    root can read the token anyway) and no one else can write it."""
+    me = os.geteuid()
+    if info.st_uid not in (me, 0):
+        sudo = "" if me == 0 else "sudo "
+        why = f"it belongs to {_user(info.st_uid)}"
+        fix = f"{sudo}chown {_user(me, bare=True)} {shlex.quote(str(path))}"
+    elif info.st_mode & 0o022:
+        why = f"other users can change it (mode {stat.S_IMODE(info.st_mode):04o})"
+        fix = f"chmod {private} {shlex.quote(str(path))}"
+    else:
+        return
+    raise ConfigError(
+        f"refusing to use {path}: {why}, and whoever can change it can send your token to "
+        "their server",
+        f"if you trust its content, run: {fix}",
+    )
+
+
+def _user(uid: int, bare: bool = False) -> str:
+    import pwd
+
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid) if bare else f"uid {uid}"
+    return name if bare else f"user {name}"
+
+
+def _cannot_tighten(path: Path, exc: OSError) -> str:
+    return (
+        f"warning: {path} is readable by other users, and bpshell cannot make it private: "
+        f"{exc.strerror}"
+    )
 
 
 def _write_failure(path: Path, exc: OSError) -> str:

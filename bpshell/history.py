@@ -7,12 +7,15 @@ value) becomes ``[redacted]``. A line continued with a backslash (``login --toke
 then the token) is kept as the one logical line it stands for, joined before it is redacted:
 each physical line alone would not show that its text follows ``--token``. The file is created
 0600 and appended to in prompt_toolkit's format; failing to write it never disturbs the shell.
+A FIFO or a device in its place, or a file of another user's, is skipped at once; a symlink is
+followed, but the permissions of its target are left as they are.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
 import os
 import re
 from collections.abc import Iterable
@@ -20,6 +23,7 @@ from pathlib import Path
 
 from prompt_toolkit.history import FileHistory
 
+from bpshell.cache import open_private
 from bpshell.cli import redact
 from bpshell.lines import join_continuations
 
@@ -50,14 +54,41 @@ class RedactingFileHistory(FileHistory):
             os.close(self._open())
 
     def _open(self) -> int:
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        try:
+            fd = open_private(self.path, flags | os.O_NOFOLLOW)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            return open_private(self.path, flags)  # through a symlink: its target is not chmod-ed
         if os.fstat(fd).st_mode & 0o077:
-            os.fchmod(fd, 0o600)
+            with contextlib.suppress(OSError):  # a read-only mount: history still works
+                os.fchmod(fd, 0o600)
         return fd
 
     def load_history_strings(self) -> Iterable[str]:
-        """Lines of earlier sessions, newest first (redacted again, in case of an old file)."""
-        return [redact_line(line) for line in super().load_history_strings()]
+        """Lines of earlier sessions, newest first (redacted again, in case of an old file).
+
+        :class:`FileHistory`'s parser, over a descriptor from :func:`open_private`: its own
+        ``open`` would wait forever on a FIFO."""
+        strings: list[str] = []
+        lines: list[str] = []
+        try:
+            handle = os.fdopen(open_private(self.path), "rb")
+        except OSError:
+            return strings
+        with handle:
+            for raw in handle:
+                line = raw.decode("utf-8", errors="replace")
+                if line.startswith("+"):
+                    lines.append(line[1:])
+                    continue
+                if lines:
+                    strings.append(redact_line("".join(lines)[:-1]))
+                lines = []
+        if lines:
+            strings.append(redact_line("".join(lines)[:-1]))
+        return strings[::-1]
 
     def append_string(self, string: str) -> None:
         """Remember ``string`` redacted, in memory and in the file."""

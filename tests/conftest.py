@@ -45,6 +45,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.outcome = "failed"
         report.longrepr = f"skipped under CI=true, which is a failure: {reason}"
 
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -161,12 +162,14 @@ class Bp:
     def config(self, raw: bool = False) -> Any:
         """config.json as JSON. Unless ``raw``, each profile's ``tokenKey`` (random per login)
         is checked (``<profile>:<8 hex>``, and present in an in-memory keyring) and left out,
-        so that tests can compare whole files."""
+        and so is its ``accountId``, so that tests can compare whole files."""
         data = json.loads(self.config_path.read_text())
         profiles = data.get("profiles") if isinstance(data, dict) else None
         if raw or not isinstance(profiles, dict):
             return data
         for name, entry in profiles.items():
+            if isinstance(entry, dict) and "accountId" in entry:  # the API's, per login
+                assert isinstance(entry.pop("accountId"), str)
             key = entry.pop("tokenKey", None) if isinstance(entry, dict) else None
             if key is None:
                 continue

@@ -41,6 +41,7 @@ def test_exact_bytes_of_config_json(bp: Bp, sandbox: Sandbox) -> None:
     assert login(bp, sandbox, "-p", "ci", "--insecure-storage").code == 0
     url = sandbox.url
     key = bp.config(raw=True)["profiles"]["default"]["tokenKey"]
+    alice_id = bp.config(raw=True)["profiles"]["default"]["accountId"]
     assert entries(bp) == {"default": ALICE_TOKEN}
     assert bp.config_path.read_text() == (
         "{\n"
@@ -51,13 +52,15 @@ def test_exact_bytes_of_config_json(bp: Bp, sandbox: Sandbox) -> None:
         f'      "apiUrl": "{url}",\n'
         '      "workspaceId": "ws_acme",\n'
         '      "workspaceName": "acme",\n'
-        f'      "tokenKey": "{key}"\n'
+        f'      "tokenKey": "{key}",\n'
+        f'      "accountId": "{alice_id}"\n'
         "    },\n"
         '    "ci": {\n'
         f'      "apiUrl": "{url}",\n'
         '      "workspaceId": "ws_acme",\n'
         '      "workspaceName": "acme",\n'
-        f'      "token": "{ALICE_TOKEN}"\n'
+        f'      "token": "{ALICE_TOKEN}",\n'
+        f'      "accountId": "{alice_id}"\n'
         "    }\n"
         "  }\n"
         "}\n"
@@ -164,14 +167,19 @@ def test_new_home_is_0700_and_files_0600(
     assert sorted(p.name for p in bp.home.iterdir()) == ["config.json", "config.json.lock"]
 
 
-def test_existing_home_keeps_its_mode_and_file_is_0600(bp: Bp, sandbox: Sandbox) -> None:
+def test_an_existing_0755_home_is_made_0700_by_a_write(bp: Bp, sandbox: Sandbox) -> None:
     bp.home.mkdir(mode=0o755)
-    assert login(bp, sandbox).code == 0
-    assert mode(bp.home) == 0o755
+    result = login(bp, sandbox)
+    assert result.code == 0
+    assert result.err == (
+        f"note: {bp.home} was readable by other users (mode 0755); bpshell made it 0700, "
+        "since it holds your credentials\n"
+    )
+    assert mode(bp.home) == 0o700
     assert mode(bp.config_path) == 0o600
 
 
-@pytest.mark.parametrize(("before", "words"), [(0o644, ("profiles", "list")), (0o666, ("logout",))])
+@pytest.mark.parametrize(("before", "words"), [(0o644, ("profiles", "list")), (0o640, ("logout",))])
 def test_a_readable_file_is_tightened_with_a_warning(
     bp: Bp, sandbox: Sandbox, before: int, words: tuple[str, ...]
 ) -> None:
@@ -258,8 +266,8 @@ def test_corrupt_config_is_reported_and_left_alone(
     )
     assert (result.code, result.out) == (2, "")
     assert result.err == (
-        f"{bp.config_path} is not a valid bpshell config ({why}). "
-        "Fix or move the file; bpshell does not overwrite it\n"
+        f"{bp.config_path} is not a valid bpshell config ({why}). Fix it or move it away: "
+        f"mv {bp.config_path} {bp.config_path}.bad (bpshell does not overwrite it)\n"
     )
     assert bp.config_path.read_text() == text
     assert bp.config_path.stat().st_mtime_ns == stamp.st_mtime_ns
@@ -278,7 +286,8 @@ def test_corrupt_config_json_error(bp: Bp) -> None:
             "type": "config",
             "message": f"{bp.config_path} is not a valid bpshell config "
             "(top level: Input should be an object)",
-            "hint": "fix or move the file; bpshell does not overwrite it",
+            "hint": f"fix it or move it away: mv {bp.config_path} {bp.config_path}.bad "
+            "(bpshell does not overwrite it)",
         }
     }
 
