@@ -28,6 +28,7 @@ import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from bpshell.config import (
+    app_url,
     check_not_token,
     check_token,
     check_workspace_id,
@@ -43,6 +44,8 @@ from bpshell.errors import (
     ForbiddenError,
     NetworkError,
     NotFoundError,
+    PaymentRequiredError,
+    QuotaExceededError,
     RateLimitedError,
     ServerError,
     UsageError,
@@ -493,8 +496,58 @@ def _decode(response: _Answer, model: type[M], api_url: str) -> M:
 
 
 class _ErrorBody(_Lenient):
+    """``{id, code, type, message}``, or the rate limiter's ``{type, description, status}``."""
+
     type: str = "Unknown"
     message: str = ""
+    description: str = ""
+
+
+# The error types of the admin API (botpress-admin-api.json) that call for their own words;
+# the others keep the class of their status. The type decides, not only the status: a 403
+# QuotaExceeded is not "forbidden", and only a 401 calls for a new token.
+_BY_TYPE: dict[str, tuple[type[ApiError], str, str | None]] = {
+    "Unauthorized": (AuthError, "the token is invalid or expired", None),
+    "Forbidden": (
+        ForbiddenError,
+        "permission denied ({detail})",
+        "your role in this workspace may not do this; ask one of its administrators",
+    ),
+    "QuotaExceeded": (
+        QuotaExceededError,
+        "the workspace is over a quota ({detail})",
+        "quotas are soft limits: see the workspace's usage and plan at {app}",
+    ),
+    "LimitExceeded": (
+        QuotaExceededError,
+        "the workspace reached a limit ({detail})",
+        "see the workspace's usage and plan at {app}",
+    ),
+    "PaymentRequired": (
+        PaymentRequiredError,
+        "a payment is required ({detail})",
+        "check the workspace's billing at {app}",
+    ),
+    "ResourceNotFound": (NotFoundError, "not found ({detail})", None),
+    "ResourceGone": (NotFoundError, "no longer exists ({detail})", None),
+    "RateLimited": (RateLimitedError, "{api} is rate limiting requests{wait}", None),
+    "MethodNotFound": (
+        BadResponseError,
+        "{api} does not know this operation ({detail})",
+        "check the API URL; the server does not behave like Botpress Cloud",
+    ),
+    "OperationTimeout": (ServerError, "{api} timed out ({code} {detail})", "try again later"),
+    "Internal": (ServerError, "{api} failed ({code} {detail})", "try again later"),
+    "Unknown": (ServerError, "{api} failed ({code} {detail})", "try again later"),
+}
+_BY_STATUS: dict[int, str] = {
+    401: "Unauthorized",
+    402: "PaymentRequired",
+    403: "Forbidden",
+    404: "ResourceNotFound",
+    410: "ResourceGone",
+    429: "RateLimited",
+}
 
 
 def _error_for(response: _Answer, api_url: str) -> ApiError:
@@ -503,37 +556,33 @@ def _error_for(response: _Answer, api_url: str) -> ApiError:
         body = _ErrorBody.model_validate_json(response.body)
     except ValidationError:
         body = _ErrorBody(type=f"HTTP {status}", message="")
-    detail = f"{body.type}: {body.message}" if body.message else body.type
+    text = body.message or body.description
+    detail = f"{body.type}: {text}" if text else body.type
     detail = "".join(ch if ch.isprintable() else "?" for ch in detail)[:200]
-    if status == 401:
-        return AuthError(
-            "the token is invalid or expired",
-            f"make a new one at {tokens_page(api_url)} and run: bp login",
+    known = body.type if body.type in _BY_TYPE else _BY_STATUS.get(status)
+    if known is None or (known in ("Internal", "Unknown") and status < 500):
+        known = "Unknown" if status >= 500 else None
+    if known is None:
+        return ApiError(
+            f"{api_url} refused the request ({status} {detail})",
+            None,
             status=status,
             api_type=body.type,
         )
-    if status == 403:
-        return ForbiddenError(
-            f"permission denied ({detail})", None, status=status, api_type=body.type
-        )
-    if status == 404:
-        return NotFoundError(f"not found ({detail})", None, status=status, api_type=body.type)
-    if status == 429:
-        after = response.headers.get("retry-after")
-        wait = f"; try again in {after} s" if after else "; try again later"
-        return RateLimitedError(
-            f"{api_url} is rate limiting requests{wait}", None, status=status, api_type=body.type
-        )
-    if status >= 500:
-        return ServerError(
-            f"{api_url} failed ({status} {detail})",
-            "try again later",
-            status=status,
-            api_type=body.type,
-        )
-    return ApiError(
-        f"{api_url} refused the request ({status} {detail})",
-        None,
+    kind, message, hint = _BY_TYPE[known]
+    after = response.headers.get("retry-after") or response.headers.get("ratelimit-reset")
+    words = {
+        "detail": detail,
+        "api": api_url,
+        "code": str(status),
+        "app": app_url(api_url),
+        "wait": f"; try again in {after} s" if after else "; try again later",
+    }
+    if kind is AuthError:
+        hint = f"make a new one at {tokens_page(api_url)} and run: bp login"
+    return kind(
+        message.format(**words),
+        hint.format(**words) if hint else None,
         status=status,
         api_type=body.type,
     )
@@ -543,6 +592,8 @@ Status = Literal[
     "ok",
     "invalid",
     "forbidden",
+    "quota_exceeded",
+    "payment_required",
     "not_found",
     "rate_limited",
     "server_error",
@@ -554,6 +605,8 @@ Status = Literal[
 _STATUS_OF_KIND: dict[str, Status] = {
     "unauthorized": "invalid",
     "forbidden": "forbidden",
+    "quota_exceeded": "quota_exceeded",
+    "payment_required": "payment_required",
     "not_found": "not_found",
     "rate_limited": "rate_limited",
     "server_error": "server_error",
@@ -587,6 +640,11 @@ class Verification:
     def reason(self) -> str | None:
         """One line for the user, None when ok."""
         return None if self.error is None else self.error.message
+
+    @property
+    def error_type(self) -> str | None:
+        """The API's own name of the error (``QuotaExceeded``...), when it gave one."""
+        return self.error.api_type if isinstance(self.error, ApiError) else None
 
 
 def status_of(error: BpError) -> Status:

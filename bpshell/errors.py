@@ -11,8 +11,10 @@ into an exit status and a message. The tree::
     ├── NotLoggedInError          no credentials at all
     └── ApiError                  the Botpress Cloud API refused or failed a request
         ├── AuthError             401: the token is invalid or expired
-        ├── ForbiddenError        403: the token may not use that workspace
-        ├── NotFoundError         404: the resource does not exist or is not accessible
+        ├── ForbiddenError        403 Forbidden: the token may not use that workspace
+        ├── QuotaExceededError    403 QuotaExceeded, 413 LimitExceeded: a soft limit is reached
+        ├── PaymentRequiredError  402 PaymentRequired: the workspace's billing needs attention
+        ├── NotFoundError         404 (and 410): the resource does not exist or is not accessible
         ├── RateLimitedError      429, after the retries ran out
         ├── ServerError           5xx, after the retries ran out
         ├── BadResponseError      an answer that is not what the spec promises
@@ -106,6 +108,18 @@ class ForbiddenError(ApiError):
     """Raised on 403: the token is valid but may not do this."""
 
     kind = "forbidden"
+
+
+class QuotaExceededError(ApiError):
+    """Raised on 403 ``QuotaExceeded`` or 413 ``LimitExceeded``: allowed, but over a quota."""
+
+    kind = "quota_exceeded"
+
+
+class PaymentRequiredError(ApiError):
+    """Raised on 402 ``PaymentRequired``."""
+
+    kind = "payment_required"
 
 
 class NotFoundError(ApiError):

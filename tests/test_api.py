@@ -23,6 +23,8 @@ from bpshell.errors import (
     ForbiddenError,
     NetworkError,
     NotFoundError,
+    PaymentRequiredError,
+    QuotaExceededError,
     RateLimitedError,
     ServerError,
 )
@@ -183,6 +185,61 @@ def test_4xx_is_never_retried(sleeps: list[float], status: int) -> None:
             error(403, "Forbidden", "You do not have access"),
             ForbiddenError,
             "permission denied (Forbidden: You do not have access)",
+            "your role in this workspace may not do this; ask one of its administrators",
+        ),
+        (
+            error(403, "QuotaExceeded", "Too many bots"),
+            QuotaExceededError,
+            "the workspace is over a quota (QuotaExceeded: Too many bots)",
+            "quotas are soft limits: see the workspace's usage and plan at https://app.example.test",
+        ),
+        (
+            error(413, "LimitExceeded", "Too big"),
+            QuotaExceededError,
+            "the workspace reached a limit (LimitExceeded: Too big)",
+            "see the workspace's usage and plan at https://app.example.test",
+        ),
+        (
+            error(402, "PaymentRequired", "Card declined"),
+            PaymentRequiredError,
+            "a payment is required (PaymentRequired: Card declined)",
+            "check the workspace's billing at https://app.example.test",
+        ),
+        (
+            error(410, "ResourceGone", "deleted"),
+            NotFoundError,
+            "no longer exists (ResourceGone: deleted)",
+            None,
+        ),
+        (
+            error(405, "MethodNotFound", "no such method"),
+            BadResponseError,
+            f"{URL} does not know this operation (MethodNotFound: no such method)",
+            "check the API URL; the server does not behave like Botpress Cloud",
+        ),
+        (
+            error(504, "OperationTimeout", "slow"),
+            ServerError,
+            f"{URL} timed out (504 OperationTimeout: slow)",
+            "try again later",
+        ),
+        (
+            error(400, "Unknown", "odd"),
+            ApiError,
+            f"{URL} refused the request (400 Unknown: odd)",
+            None,
+        ),
+        (
+            httpx.Response(
+                429,
+                json={
+                    "type": "RateLimited",
+                    "description": "The request has been rate-limited.",
+                    "status": 429,
+                },
+            ),
+            RateLimitedError,
+            f"{URL} is rate limiting requests; try again later",
             None,
         ),
         (
