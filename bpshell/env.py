@@ -85,6 +85,20 @@ class TerminalPrompter:
         return default if not answer else answer in ("y", "yes")
 
 
+async def confirm(env: Env, question: str, *, yes: bool) -> bool:
+    """The answer to a yes/no ``question`` before something destructive: ``yes`` (``-y``)
+    answers it; on a terminal the user does; with neither, it is refused (exit 2), never
+    taken as a yes (``bp profiles rm X </dev/null`` removes nothing)."""
+    if yes:
+        return True
+    if not env.interactive:
+        raise UsageError(
+            f'"{question}" needs an answer, and there is no terminal to ask',
+            "pass -y to answer yes",
+        )
+    return await env.prompter.confirm(question)
+
+
 def pick(choices: Sequence[tuple[str, str]], answer: str) -> tuple[str | None, str]:
     """The value an answer names (a number, a value, or a unique part of a value or of its
     description, ignoring case), or None and what to tell the user."""

@@ -23,13 +23,13 @@ from bpshell.config import (
     check_workspace_id,
     tokens_page,
 )
-from bpshell.env import Env
+from bpshell.env import Env, confirm
 from bpshell.errors import ApiError, BpError, ExitStatus, UsageError
 from bpshell.render import Result, clean, workspace_label
 from bpshell.tokens import Storage, read_token
 
 if TYPE_CHECKING:
-    from bpshell.api import ApiClient, Verification, Workspace
+    from bpshell.api import Account, ApiClient, Verification, Workspace
 
 ARGV_TOKEN_HINT = (
     "hint: --token - (reads stdin) or BP_TOKEN keeps the token out of shell history "
@@ -57,10 +57,6 @@ async def run_login(options: LoginOptions, opts: GlobalOptions, env: Env) -> Res
     workspace_id = options.workspace_id or env.environ.get("BP_WORKSPACE_ID") or None
     if workspace_id is not None:
         check_workspace_id(workspace_id)
-    if not await _may_overwrite(target, opts, env, interactive):
-        return Result(
-            {"loggedIn": False}, "Login cancelled; nothing was changed.", ExitStatus.FAILURE
-        )
     if token is None:
         token = await _stored_or_asked_token(target, options, env, interactive, workspace_id)
     client = env.api(target.api_url, token)
@@ -72,8 +68,13 @@ async def run_login(options: LoginOptions, opts: GlobalOptions, env: Env) -> Res
     if not verification.ok:
         raise await _explained(verification, client)
     assert verification.workspace is not None and verification.account is not None
-    storage = await _save(target, token, verification.workspace, options, env)
+    if not await _may_replace(target, token, verification.account, opts, env):
+        return Result(
+            {"loggedIn": False}, "Login cancelled; nothing was changed.", ExitStatus.FAILURE
+        )
+    storage = await _save(target, token, verification, options, env)
     drop_workspaces(env.home, target.name)
+    _say_what_changed(target, verification.workspace, config, env)
     label = workspace_label(verification.workspace.name, workspace_id)
     email = clean(verification.account.email)
     return Result(
@@ -119,11 +120,52 @@ def _given_token(options: LoginOptions, opts: GlobalOptions, env: Env) -> str | 
     return check_token(from_env) if from_env else None
 
 
-async def _may_overwrite(target: _Target, opts: GlobalOptions, env: Env, interactive: bool) -> bool:
-    if target.existing is None or opts.profile_source != "flag" or not interactive:
+async def _may_replace(
+    target: _Target, token: str, account: Account, opts: GlobalOptions, env: Env
+) -> bool:
+    """Whether the login may go into ``target``: always when the profile is new or holds a
+    login of the same account (a new token, another workspace); else only when the user says
+    so (``-y``, or yes on a terminal); with no one to ask, refused (exit 2)."""
+    existing = target.existing
+    if existing is None or await _same_account(target, token, account, env):
         return True
-    label = workspace_label(target.existing.workspaceName, target.existing.workspaceId)
-    return await env.prompter.confirm(f'Profile "{target.name}" exists ({label}). Overwrite it?')
+    label = workspace_label(existing.workspaceName, existing.workspaceId)
+    question = (
+        f'Profile "{clean(target.name)}" holds a login of another account ({label}). '
+        f"Replace it with {clean(account.email)}'s?"
+    )
+    try:
+        return await confirm(env, question, yes=opts.confirm)
+    except UsageError as refused:
+        refused.hint = f"pass -y to replace it, or -p NAME to keep both ({refused.hint})"
+        raise
+
+
+async def _same_account(target: _Target, token: str, account: Account, env: Env) -> bool:
+    existing = target.existing
+    assert existing is not None
+    if existing.accountId is not None:
+        return existing.accountId == account.id
+    # A login of an older bpshell, which did not note the account: the same token is.
+    stored, _ = await read_token(env.keyring, target.name, existing, lambda text: None)
+    return stored == token
+
+
+def _say_what_changed(target: _Target, workspace: Workspace, before: ConfigFile, env: Env) -> None:
+    """Name what a login replaced or switched, so that nothing changes unsaid."""
+    existing = target.existing
+    if existing is not None and existing.workspaceId != workspace.id:
+        old = workspace_label(existing.workspaceName, existing.workspaceId)
+        env.err(
+            f'note: profile "{clean(target.name)}" was on workspace {old}; '
+            "bp login -p NAME keeps a login per profile"
+        )
+    previous = before.active()
+    if previous is not None and previous != target.name:
+        env.err(
+            f'Active profile is now "{clean(target.name)}" (was "{clean(previous)}"); '
+            f"switch back with: bp profiles use {clean(previous)}"
+        )
 
 
 async def _stored_or_asked_token(
@@ -201,7 +243,7 @@ async def _explained(verification: Verification, client: ApiClient) -> BpError:
 
 
 async def _save(
-    target: _Target, token: str, workspace: Workspace, options: LoginOptions, env: Env
+    target: _Target, token: str, verification: Verification, options: LoginOptions, env: Env
 ) -> Storage:
     """Token and profile as one unit (:mod:`bpshell.credentials`): all of it or none."""
     from bpshell.credentials import unit, warn_left
@@ -215,12 +257,15 @@ async def _save(
         key = None if options.insecure_storage else await change.put(target.name, token)
         storage = "file" if key is None else "keyring"
         old = change.config.profiles.get(target.name)
+        workspace, account = verification.workspace, verification.account
+        assert workspace is not None and account is not None
         change.config.profiles[target.name] = Profile(
             apiUrl=target.api_url,
             workspaceId=workspace.id,
             workspaceName=workspace.name,
             token=token if key is None else None,
             tokenKey=key,
+            accountId=account.id,
             **(dict(old.extra) if old else {}),
         )
         change.config.activeProfile = target.name
@@ -234,18 +279,21 @@ async def run_logout(options: LogoutOptions, opts: GlobalOptions, env: Env) -> R
     keyring-less run left behind included). What could not be removed is said, and kept in
     config.json's journal so that the next logout tries again."""
     from bpshell.credentials import owner, unit, warn_left
+    from bpshell.profiles import fall_back
 
     removed: dict[str, Profile] = {}
     tokens: dict[str, str | None] = {}
     left: dict[str, str] = {}
+    after: str | None = None
     if env.config.exists():
+        if options.all and not await _may_log_out_all(opts, env):
+            return Result({"removed": [], "left": []}, "Nothing was removed.", ExitStatus.FAILURE)
         async with unit(env) as change:
+            active = change.config.active()
             for name in _logout_names(options, opts, change.config):
                 tokens[name] = await change.read(name)
                 removed[name] = change.config.profiles.pop(name)
-            active = change.config.activeProfile
-            if active in removed or active not in change.config.profiles:
-                change.config.activeProfile = None
+            after = fall_back(change.config, active)
         left = change.left
         warn_left(env, change)
     for name in removed:
@@ -256,6 +304,8 @@ async def run_logout(options: LogoutOptions, opts: GlobalOptions, env: Env) -> R
     kept = {owner(user): user for user in left}
     lines = [_logout_line(name, profile, name in kept) for name, profile in removed.items()]
     _note_official_copies(env, {n: t for n, t in tokens.items() if t})
+    if after:
+        env.err(after)
     if "BP_TOKEN" in env.environ:
         env.err(
             "note: BP_TOKEN is set in this environment, so commands still use that token; "
@@ -277,6 +327,15 @@ async def run_logout(options: LogoutOptions, opts: GlobalOptions, env: Env) -> R
     }
     status = ExitStatus.FAILURE if left else ExitStatus.OK
     return Result(data, "\n".join(lines), status)
+
+
+async def _may_log_out_all(opts: GlobalOptions, env: Env) -> bool:
+    names = sorted(env.config.load().profiles)
+    if not names:
+        return True
+    shown = ", ".join(clean(n) for n in names[:3]) + (", …" if len(names) > 3 else "")
+    count = f"{len(names)} profile{'s' * (len(names) != 1)}"
+    return await confirm(env, f"Log out of {count} ({shown})?", yes=opts.confirm)
 
 
 def _logout_names(options: LogoutOptions, opts: GlobalOptions, config: ConfigFile) -> list[str]:

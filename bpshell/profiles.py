@@ -19,7 +19,7 @@ from bpshell.config import (
     check_not_token,
     check_profile_name,
 )
-from bpshell.env import Env
+from bpshell.env import Env, confirm
 from bpshell.errors import (
     BpError,
     ExitStatus,
@@ -158,6 +158,7 @@ async def run_active(options: ActiveOptions, opts: GlobalOptions, env: Env) -> R
         "authenticated": verification.ok,
         "status": verification.status,
         "error": verification.reason,
+        "errorType": verification.error_type,
         "sources": {
             "profile": resolved.profile_source,
             "workspaceId": resolved.workspace_source,
@@ -220,7 +221,12 @@ async def run_list(options: ListOptions, opts: GlobalOptions, env: Env) -> Resul
     checks = await _verify_all(config, tokens, options, env, live)
     for row in rows:
         check = checks[row["name"]]
-        row.update(authenticated=check.ok, status=check.status, error=check.reason)
+        row.update(
+            authenticated=check.ok,
+            status=check.status,
+            error=check.reason,
+            errorType=check.error_type,
+        )
     status = ExitStatus.OK if all(c.ok for c in checks.values()) else ExitStatus.FAILURE
     if live is not None:
         return Result(rows, "", status)
@@ -415,26 +421,39 @@ async def run_rm(options: NameOptions, opts: GlobalOptions, env: Env) -> Result:
     config = env.config.load()
     if name not in config.profiles:
         raise _unknown(name, config)
-    if env.interactive and not opts.confirm:
-        profile = config.profiles[name]
-        label = workspace_label(profile.workspaceName, profile.workspaceId)
-        if not await env.prompter.confirm(
-            f'Remove profile "{clean(name)}" ({label}) and its token?'
-        ):
-            return Result({"removed": None}, "Nothing was removed.", ExitStatus.FAILURE)
+    profile = config.profiles[name]
+    label = workspace_label(profile.workspaceName, profile.workspaceId)
+    question = f'Remove profile "{clean(name)}" ({label}) and its token?'
+    if not await confirm(env, question, yes=opts.confirm):
+        return Result({"removed": None}, "Nothing was removed.", ExitStatus.FAILURE)
 
     from bpshell.credentials import owner, unit, warn_left
 
     async with unit(env) as change:
         if name not in change.config.profiles:
             raise _unknown(name, change.config)
-        if change.config.activeProfile == name:
-            change.config.activeProfile = None
+        active = change.config.active()
         change.config.profiles.pop(name)
+        after = fall_back(change.config, active)
     drop_workspaces(env.home, name)
+    if after:
+        env.err(after)
     warn_left(env, change)
     status = ExitStatus.FAILURE if name in {owner(u) for u in change.left} else ExitStatus.OK
     return Result({"removed": name}, f'Removed profile "{clean(name)}" and its token', status)
+
+
+def fall_back(config: ConfigFile, active_before: str | None) -> str | None:
+    """After profiles were removed: when the active one went, none is active (never a guess:
+    logging out of one account must not quietly hand the next command another's token), and
+    the user is told which are left to choose from."""
+    if active_before is None or active_before in config.profiles:
+        return None
+    config.activeProfile = None
+    left = sorted(config.profiles)
+    if not left:
+        return None
+    return f"No active profile; choose one: bp profiles use {'|'.join(clean(n) for n in left)}"
 
 
 async def run_rename(options: RenameOptions, opts: GlobalOptions, env: Env) -> Result:

@@ -106,6 +106,7 @@ def test_login_stores_the_token_in_the_keyring_not_the_file(
         "workspaceId": "ws_acme",
         "workspaceName": "acme",
         "tokenKey": saved["tokenKey"],
+        "accountId": saved["accountId"],
     }
     assert saved["tokenKey"].startswith(f"{name}:")
     get = run(home, secret_service, "profiles", "get", name)
@@ -146,12 +147,13 @@ def test_logout_and_rm_remove_the_keyring_entry(
     tokens = {first: ALICE_TOKEN, second: BOB_TOKEN, third: ALICE_TOKEN}
     keyring_profiles(home, secret_service, sandbox.url, tokens)
     out = run(home, secret_service, "logout")  # the active profile: the last one
-    assert (out.code, out.err) == (0, "")
+    left = "|".join(sorted((first, second)))
+    assert (out.code, out.err) == (0, f"No active profile; choose one: bp profiles use {left}\n")
     assert out.out == (
         f'Logged out of profile "{third}" (ws_acme): removed its token from the keyring, '
         "its workspace ID and API URL\n"
     )
-    removed = run(home, secret_service, "profiles", "rm", second)
+    removed = run(home, secret_service, "profiles", "rm", second, "-y")
     assert (removed.code, removed.out, removed.err) == (
         0,
         f'Removed profile "{second}" and its token\n',
@@ -212,11 +214,13 @@ def test_without_a_keyring_backend_the_token_goes_to_the_file(
     assert result.out == (
         'Logged in to workspace acme (ws_acme) as alice@example.com — profile "default"\n'
     )
-    assert json.loads((home / "config.json").read_text())["profiles"]["default"] == {
+    saved = json.loads((home / "config.json").read_text())["profiles"]["default"]
+    assert saved == {
         "apiUrl": sandbox.url,
         "workspaceId": "ws_acme",
         "workspaceName": "acme",
         "token": ALICE_TOKEN,
+        "accountId": saved["accountId"],
     }
     out = bp_process(home, "logout", env={"PYTHON_KEYRING_BACKEND": FAIL_BACKEND})
     assert (out.code, out.err) == (0, "")

@@ -52,7 +52,8 @@ class Machine:
             *("login", "--token", "-", "--apiUrl", url, "--workspaceId", workspace, "-y"),
             stdin=token,
         )
-        assert (result.code, result.err) == (0, ""), result.err
+        assert result.code == 0, result.err
+        assert "warning" not in result.err
 
     def token(self, *words: str) -> str:
         result = self.bp(*words, "profiles", "get", "--displayToken", "--json")

@@ -158,7 +158,8 @@ def test_bp_variables_win_over_the_stored_profile(bp: Bp, sandbox: Sandbox) -> N
     )
     environ = {"BP_TOKEN": ALICE_TOKEN, "BP_WORKSPACE_ID": "ws_acme", "BP_API_URL": sandbox.url}
     result = bp("login", "-y", env=environ)
-    assert (result.code, result.out, result.err) == (0, ALICE_ACME, "")
+    assert (result.code, result.out) == (0, ALICE_ACME)
+    assert result.err == 'note: profile "default" was on workspace initech (ws_initech); bp login -p NAME keeps a login per profile\n'
     assert bp.config() == acme_default(sandbox.url)
     assert entries(bp) == {"default": ALICE_TOKEN}
 
@@ -166,7 +167,7 @@ def test_bp_variables_win_over_the_stored_profile(bp: Bp, sandbox: Sandbox) -> N
 def test_relogin_with_new_workspace_reuses_stored_token(bp: Bp, sandbox: Sandbox) -> None:
     assert login(bp, sandbox, "--workspaceId", "ws_acme", "-y").code == 0
     result = bp("login", "--workspaceId", "ws_globex")
-    assert (result.code, result.err) == (0, "")
+    assert (result.code, result.err) == (0, 'note: profile "default" was on workspace acme (ws_acme); bp login -p NAME keeps a login per profile\n')
     assert result.out == (
         'Logged in to workspace Globex Corp (ws_globex) as alice@example.com — profile "default"\n'
     )
@@ -196,7 +197,10 @@ def test_relogin_of_a_file_stored_token_reuses_it(bp: Bp, sandbox: Sandbox) -> N
 def test_named_profile_is_written_and_made_active(bp: Bp, sandbox: Sandbox) -> None:
     assert login(bp, sandbox, "--workspaceId", "ws_acme", "-y").code == 0
     result = login(bp, sandbox, "-p", "bob", "--workspaceId", "ws_initech", token=BOB_TOKEN)
-    assert (result.code, result.err) == (0, "")
+    assert (result.code, result.err) == (
+        0,
+        'Active profile is now "bob" (was "default"); switch back with: bp profiles use default\n',
+    )
     assert result.out == (
         'Logged in to workspace initech (ws_initech) as bob@example.com — profile "bob"\n'
     )
@@ -215,10 +219,10 @@ def test_declined_overwrite_of_an_existing_profile_writes_nothing(bp: Bp, sandbo
     assert login(bp, sandbox, "-p", "prod", "--workspaceId", "ws_acme", "-y").code == 0
     assert login(bp, sandbox, "-p", "other", "--workspaceId", "ws_acme", "-y").code == 0
     before = bp.config_bytes()
-    sandbox.reset_stats()
     result = bp(
-        "login", "-p", "prod", "--workspaceId", "ws_globex", interactive=True, answers=[False]
-    )
+        "login", "-p", "prod", "--workspaceId", "ws_initech",
+        interactive=True, answers=[False], env={"BP_TOKEN": BOB_TOKEN},
+    )  # fmt: skip
     assert (result.code, result.out, result.err) == (
         1,
         "Login cancelled; nothing was changed.\n",
@@ -226,7 +230,12 @@ def test_declined_overwrite_of_an_existing_profile_writes_nothing(bp: Bp, sandbo
     )
     assert bp.config_bytes() == before
     assert entries(bp) == {"prod": ALICE_TOKEN, "other": ALICE_TOKEN}
-    assert sandbox.stats.total == 0
+
+
+OTHER_ACCOUNT = (
+    '"Profile "prod" holds a login of another account (acme (ws_acme)). Replace it with '
+    "bob@example.com's?\""
+)
 
 
 @pytest.mark.parametrize(
@@ -234,26 +243,58 @@ def test_declined_overwrite_of_an_existing_profile_writes_nothing(bp: Bp, sandbo
     [
         pytest.param((), True, [True], id="confirmed"),
         pytest.param(("-y",), True, [], id="-y-never-asks"),
-        pytest.param((), False, [], id="script-never-asks"),
+        pytest.param(("-y",), False, [], id="script-with-y"),
     ],
 )
-def test_overwrite_of_an_existing_profile(
+def test_overwrite_with_another_account(
     bp: Bp, sandbox: Sandbox, extra: tuple[str, ...], interactive: bool, answers: list[bool]
 ) -> None:
     assert login(bp, sandbox, "-p", "prod", "--workspaceId", "ws_acme", "-y").code == 0
     result = bp(
-        "login",
-        "-p",
-        "prod",
-        "--workspaceId",
-        "ws_globex",
-        *extra,
-        interactive=interactive,
-        answers=answers,
+        "login", "-p", "prod", "--workspaceId", "ws_initech", *extra,
+        interactive=interactive, answers=answers, env={"BP_TOKEN": BOB_TOKEN},
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert result.out == (
+        'Logged in to workspace initech (ws_initech) as bob@example.com — profile "prod"\n'
     )
-    assert (result.code, result.err) == (0, "")
+    assert bp.config()["profiles"] == {"prod": profile(sandbox.url, "ws_initech", "initech")}
+    assert entries(bp) == {"prod": BOB_TOKEN}
+
+
+def test_overwrite_with_another_account_without_a_terminal_is_refused(
+    bp: Bp, sandbox: Sandbox
+) -> None:
+    """No terminal, no -y: the question is not taken as a yes (the seed's two-login recipe)."""
+    assert login(bp, sandbox, "-p", "prod", "--workspaceId", "ws_acme", "-y").code == 0
+    before = bp.config_bytes()
+    result = login(bp, sandbox, "-p", "prod", "--workspaceId", "ws_initech", token=BOB_TOKEN)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        f"{OTHER_ACCOUNT[0].upper()}{OTHER_ACCOUNT[1:]} needs an answer, and there is no "
+        "terminal to ask. Pass -y to replace it, or -p NAME to keep both (pass -y to answer "
+        "yes)\n"
+    )
+    assert bp.config_bytes() == before
+    assert entries(bp) == {"prod": ALICE_TOKEN}
+
+
+@pytest.mark.parametrize("interactive", [True, False], ids=["terminal", "script"])
+def test_a_login_of_the_same_account_asks_nothing(
+    bp: Bp, sandbox: Sandbox, interactive: bool
+) -> None:
+    assert login(bp, sandbox, "-p", "prod", "--workspaceId", "ws_acme", "-y").code == 0
+    result = bp(
+        "login", "-p", "prod", "--workspaceId", "ws_globex",
+        interactive=interactive, env={"BP_TOKEN": ALICE_TOKEN},
+    )  # fmt: skip
+    assert result.code == 0, result.err
     assert result.out == (
         'Logged in to workspace Globex Corp (ws_globex) as alice@example.com — profile "prod"\n'
+    )
+    assert result.err.endswith(
+        'note: profile "prod" was on workspace acme (ws_acme); '
+        "bp login -p NAME keeps a login per profile\n"
     )
     assert bp.config()["profiles"] == {"prod": profile(sandbox.url, "ws_globex", "Globex Corp")}
 
@@ -318,7 +359,11 @@ def test_interactive_login_without_browser_prints_the_token_page(bp: Bp, sandbox
 def test_interactive_relogin_keeps_the_stored_token_on_enter(bp: Bp, sandbox: Sandbox) -> None:
     assert login(bp, sandbox, "--workspaceId", "ws_acme", "-y").code == 0
     result = bp("login", interactive=True, answers=["", "ws_globex"])
-    assert (result.code, result.err) == (0, "")
+    assert (result.code, result.err) == (
+        0,
+        'note: profile "default" was on workspace acme (ws_acme); '
+        "bp login -p NAME keeps a login per profile\n",
+    )
     assert bp.config()["profiles"]["default"]["workspaceId"] == "ws_globex"
     assert entries(bp) == {"default": ALICE_TOKEN}
     assert bp.browsed == []
@@ -790,7 +835,12 @@ def test_bp_profile_names_the_profile_to_write_without_asking(bp: Bp, sandbox: S
         interactive=True,
         env={"BP_PROFILE": "ci", "BP_TOKEN": ALICE_TOKEN, "BP_API_URL": sandbox.url},
     )
-    assert (result.code, result.err) == (0, "")
+    assert (result.code, result.err) == (
+        0,
+        'note: profile "ci" was on workspace acme (ws_acme); '
+        "bp login -p NAME keeps a login per profile\n"
+        'Active profile is now "ci" (was "other"); switch back with: bp profiles use other\n',
+    )
     assert result.out == (
         'Logged in to workspace Globex Corp (ws_globex) as alice@example.com — profile "ci"\n'
     )

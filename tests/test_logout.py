@@ -87,7 +87,7 @@ DEFAULT_LEFT = {"default": {"apiUrl": URL, "workspaceId": "ws_acme", "workspaceN
             id="named-active-profile",
         ),
         pytest.param(
-            ("logout", "--all"),
+            ("logout", "--all", "-y"),
             DEFAULT_LINE + CI_LINE,
             None,
             {},
@@ -106,14 +106,16 @@ def test_logout_removes_every_copy_of_the_token(
 ) -> None:
     two_profiles(bp)
     result = bp(*words)
-    assert (result.code, result.out, result.err) == (0, out, "")
+    # The active profile went and another is left: none is active, and the user is told.
+    err = "No active profile; choose one: bp profiles use ci\n" if profiles == CI_LEFT else ""
+    assert (result.code, result.out, result.err) == (0, out, err)
     assert bp.config() == {"version": 1, "activeProfile": active, "profiles": profiles}
     assert entries(bp) == keyring
 
 
 def test_logout_json(bp: Bp) -> None:
     two_profiles(bp)
-    result = bp("logout", "--all", "--json")
+    result = bp("logout", "--all", "--json", "-y")
     assert (result.code, result.err) == (0, "")
     assert result.json() == {
         "removed": [
@@ -178,7 +180,8 @@ def test_nothing_to_remove_is_a_quiet_success(
 def test_logout_with_bp_token_set_points_at_the_variable(bp: Bp) -> None:
     two_profiles(bp)
     result = bp("logout", env={"BP_TOKEN": ALICE_TOKEN})
-    assert (result.code, result.out, result.err) == (0, DEFAULT_LINE, BP_TOKEN_NOTE)
+    assert (result.code, result.out) == (0, DEFAULT_LINE)
+    assert result.err == "No active profile; choose one: bp profiles use ci\n" + BP_TOKEN_NOTE
     assert entries(bp) == {"unrelated": "bp_pat_unrelated"}
 
 
@@ -226,7 +229,7 @@ def test_logout_when_the_keyring_fails_says_so_and_exits_1(home: Path) -> None:
 
 def test_logout_then_active_says_not_logged_in(bp: Bp) -> None:
     two_profiles(bp)
-    assert bp("logout", "--all").code == 0
+    assert bp("logout", "--all", "-y").code == 0
     result = bp("profiles", "active")
     assert (result.code, result.out, result.err) == (1, "", "Not logged in. Run: bp login\n")
 
@@ -260,4 +263,22 @@ def test_logout_points_at_the_official_clis_plain_text_copy(bp: Bp) -> None:
         f"note: {bp.home / 'global.cache.json'} (the official Botpress CLI's file) still holds "
         'the token of profile "default" in plain text; delete its "token" field there, or log '
         "out with the official CLI too\n"
+        "No active profile; choose one: bp profiles use ci\n"
     )
+
+
+def test_logout_all_asks_on_a_terminal_and_refuses_without_one(bp: Bp) -> None:
+    two_profiles(bp)
+    before = bp.config_bytes()
+    declined = bp("logout", "--all", interactive=True, answers=[False])
+    assert (declined.code, declined.out, declined.err) == (1, "Nothing was removed.\n", "")
+    refused = bp("logout", "--all")
+    assert (refused.code, refused.out) == (2, "")
+    assert refused.err == (
+        '"Log out of 2 profiles (ci, default)?" needs an answer, and there is no terminal to '
+        "ask. Pass -y to answer yes\n"
+    )
+    assert bp.config_bytes() == before
+    agreed = bp("logout", "--all", interactive=True, answers=[True])
+    assert agreed.code == 0
+    assert bp.config()["profiles"] == {}

@@ -63,6 +63,8 @@ def test_first_command_imports_an_08_login(bp: Bp) -> None:
         == "   NAME     WORKSPACE  API URL\n*  default  ws_acme    https://api.botpress.cloud\n"
     )
     assert result.err == (
+        f"note: {bp.home} was readable by other users (mode 0755); bpshell made it 0700, "
+        "since it holds your credentials\n"
         f"Found a login of the official Botpress CLI in {bp.home}; imported it "
         "(its files are unchanged):\n"
         '  Imported profile "default" (ws_acme, https://api.botpress.cloud) from '
@@ -156,7 +158,7 @@ def test_invalid_entries_are_skipped_with_a_reason(bp: Bp) -> None:
     )
     result = bp("profiles", "list")
     assert result.code == 0
-    assert result.err.splitlines()[1:8] == [
+    assert result.err.splitlines()[2:9] == [  # after the 0700 note and the heading
         '  Imported profile "ok" (ws_ok, https://api.botpress.cloud) from profiles.json; '
         "its token is in the keyring",
         '  Skipped profile "bad name" of profiles.json: invalid profile name "bad name"',
@@ -167,7 +169,7 @@ def test_invalid_entries_are_skipped_with_a_reason(bp: Bp) -> None:
         '  Skipped profile "badworkspace" of profiles.json: invalid workspace ID "ws/../x"',
         '  Skipped profile "notadict" of profiles.json: not a JSON object',
     ]
-    assert result.err.splitlines()[8] == (
+    assert result.err.splitlines()[9] == (
         '  Skipped profile "default" of global.cache.json: refusing plain http to '
         '"api.example.com": a token must not cross a network in clear'
     )

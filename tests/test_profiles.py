@@ -277,7 +277,7 @@ def test_list_verify_respects_concurrency(bp: Bp, sandbox: Sandbox) -> None:
         ("profiles", "get", "ci", "--json"),
         ("profiles", "use", "prod"),
         ("login", "--workspaceId", "ws_globex", "-v"),
-        ("logout", "--all", "--json"),
+        ("logout", "--all", "--json", "-y"),
     ],
 )
 def test_tokens_never_appear_without_display_token(
@@ -315,6 +315,7 @@ def test_active_json(bp: Bp, sandbox: Sandbox) -> None:
         "authenticated": True,
         "status": "ok",
         "error": None,
+        "errorType": None,
         "sources": {
             "profile": "active",
             "workspaceId": "profile",
@@ -647,11 +648,11 @@ def test_rm_removes_the_profile_and_its_keyring_entry(
 ) -> None:
     three(bp, sandbox.url)
     before = bp.config()["profiles"]
-    result = bp("profiles", "rm", name)
+    result = bp("profiles", "rm", name, "-y")
     assert (result.code, result.out, result.err) == (
         0,
         f'Removed profile "{name}" and its token\n',
-        "",
+        "No active profile; choose one: bp profiles use ci|prod\n" if active is None else "",
     )
     del before[name]
     assert bp.config() == {"version": 1, "activeProfile": active, "profiles": before}
@@ -775,3 +776,15 @@ def test_rename_to_the_same_name_changes_nothing(bp: Bp, sandbox: Sandbox) -> No
     )
     assert bp.config_bytes() == before
     assert entries(bp) == {"default": ALICE_TOKEN, "prod": BOB_TOKEN}
+
+
+def test_rm_without_a_terminal_or_y_removes_nothing(bp: Bp, sandbox: Sandbox) -> None:
+    """``bp profiles rm X </dev/null`` used to take the missing answer as a yes."""
+    before = three(bp, sandbox.url)
+    result = bp("profiles", "rm", "prod")
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        '"Remove profile "prod" (initech (ws_initech)) and its token?" needs an answer, and '
+        "there is no terminal to ask. Pass -y to answer yes\n"
+    )
+    assert bp.config_bytes() == before

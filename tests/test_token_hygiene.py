@@ -93,9 +93,9 @@ def session(url: str) -> list[tuple[tuple[str, ...], dict[str, Any], bool]]:
         (("profiles", "list", "--displayToken"), {}, True),
         (("env",), {}, True),
         (("env", "--json", "-p", "env"), {}, True),
-        (("profiles", "rm", "inline", "-v"), {}, False),
+        (("profiles", "rm", "inline", "-v", "-y"), {}, False),
         (("logout", "-v"), {}, False),
-        (("logout", "--all", "-v"), {}, False),
+        (("logout", "--all", "-v", "-y"), {}, False),
     ]
 
 
