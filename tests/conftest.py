@@ -315,3 +315,27 @@ def second_user() -> Iterator[UnixUser]:
         pytest.skip(missing)
     with added_user(f"bpshell-u{os.getpid()}") as user:
         yield user
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sandbox_answers_conform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every answer of every sandbox of this test process (and of its children, which inherit
+    ``BPSHELL_SANDBOX_ANSWER_LOG``) is logged, and checked against the OpenAPI document when
+    the session ends (``tests/conformance.py``): a bad answer is an error at the teardown of
+    the last test. Each xdist worker has its own log and check."""
+    from bpshell.sandbox.answers import ANSWER_LOG_ENV
+    from tests.conformance import check_log
+
+    log = tmp_path_factory.mktemp("sandbox-answers") / "answers.jsonl"
+    previous = os.environ.get(ANSWER_LOG_ENV)
+    os.environ[ANSWER_LOG_ENV] = str(log)
+    try:
+        yield log
+    finally:
+        if previous is None:
+            os.environ.pop(ANSWER_LOG_ENV, None)
+        else:
+            os.environ[ANSWER_LOG_ENV] = previous
+    report = check_log(log)
+    if report.problems:
+        pytest.fail(report.summary(), pytrace=False)

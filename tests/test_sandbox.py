@@ -20,11 +20,16 @@ import pytest
 from bpshell.sandbox import (
     ALICE_TOKEN,
     BOB_TOKEN,
+    DANA_TOKEN,
     DEMO_TOKENS,
     EXPIRED_TOKEN,
+    HOOLI_WORKSPACE_ID,
+    UMBRELLA_WORKSPACE_ID,
+    RateLimit,
     Sandbox,
     World,
 )
+from bpshell.sandbox.ratelimit import RateLimiter
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE_REQUIRED = {
@@ -58,6 +63,13 @@ def alice(sandbox: Sandbox) -> Iterator[httpx.Client]:
 @pytest.fixture
 def bob(sandbox: Sandbox) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {BOB_TOKEN}"}
+    with httpx.Client(base_url=sandbox.url, headers=headers, timeout=5) as client:
+        yield client
+
+
+@pytest.fixture
+def dana(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {DANA_TOKEN}"}
     with httpx.Client(base_url=sandbox.url, headers=headers, timeout=5) as client:
         yield client
 
@@ -488,9 +500,20 @@ def test_world_mutators_validate() -> None:
 
 
 def test_demo_constants() -> None:
-    assert DEMO_TOKENS == {"alice": ALICE_TOKEN, "bob": BOB_TOKEN, "expired": EXPIRED_TOKEN}
+    assert DEMO_TOKENS == {
+        "alice": ALICE_TOKEN,
+        "bob": BOB_TOKEN,
+        "dana": DANA_TOKEN,
+        "expired": EXPIRED_TOKEN,
+    }
+    assert {len(token) for token in DEMO_TOKENS.values()} == {45}
     world = World.demo()
     assert {ws.id for ws in world.workspaces_of(world.tokens[BOB_TOKEN])} == {"ws_initech"}
+    assert [ws.id for ws in world.workspaces_of(world.tokens[DANA_TOKEN])] == [
+        "ws_globex",
+        HOOLI_WORKSPACE_ID,
+        UMBRELLA_WORKSPACE_ID,
+    ]
     for workspace_id in ("ws_acme", "ws_globex", "ws_initech"):
         assert 2 <= world.workspaces[workspace_id].bot_count <= 3
 
@@ -514,7 +537,7 @@ def test_module_main_serves_until_sigterm() -> None:
         first = process.stdout.readline().strip()
         assert first.startswith("Botpress sandbox listening on http://127.0.0.1:")
         url = first.rsplit(" ", 1)[1]
-        rest = [process.stdout.readline() for _ in range(4)]
+        rest = [process.stdout.readline() for _ in range(5)]  # header, 3 tokens, expired
         assert any(ALICE_TOKEN in line and "ws_acme" in line for line in rest)
         assert any(EXPIRED_TOKEN in line for line in rest)
         response = httpx.get(
@@ -544,3 +567,314 @@ def test_module_main_rejects_bad_arguments(args: list[str]) -> None:
     )
     assert result.returncode == 2
     assert "usage:" in result.stderr
+
+
+# --- members and roles --------------------------------------------------------------------
+
+MEMBER_KEYS = {"id", "userId", "email", "displayName", "createdAt", "role"}
+
+
+@pytest.mark.parametrize(
+    ("workspace_id", "role"),
+    [("ws_globex", "manager"), (HOOLI_WORKSPACE_ID, "viewer"), (UMBRELLA_WORKSPACE_ID, "billing")],
+)
+def test_dana_has_a_role_per_workspace(dana: httpx.Client, workspace_id: str, role: str) -> None:
+    response = dana.get("/v1/admin/workspace-members/me", headers={"x-workspace-id": workspace_id})
+    assert response.status_code == 200
+    member = response.json()
+    assert set(member) == MEMBER_KEYS
+    assert (member["email"], member["displayName"], member["role"]) == (
+        "dana@example.com",
+        "Dana",
+        role,
+    )
+
+
+def test_dana_lists_uuid_workspaces(dana: httpx.Client) -> None:
+    body = dana.get("/v1/admin/workspaces").json()
+    assert [(ws["id"], ws["name"]) for ws in body["workspaces"]] == [
+        ("ws_globex", "Globex Corp"),
+        (HOOLI_WORKSPACE_ID, "Hooli"),
+        (UMBRELLA_WORKSPACE_ID, "Umbrella"),
+    ]
+    assert body["meta"] == {}
+    assert dana.get(f"/v1/admin/workspaces/{HOOLI_WORKSPACE_ID}").json()["botCount"] == 2
+
+
+def test_list_workspace_members_paginates(alice: httpx.Client) -> None:
+    path, headers = "/v1/admin/workspace-members", {"x-workspace-id": "ws_globex"}
+    first = alice.get(path, headers=headers, params={"pageSize": "2"}).json()
+    second = alice.get(
+        path, headers=headers, params={"pageSize": "2", "nextToken": first["meta"]["nextToken"]}
+    ).json()
+    assert second["meta"] == {}
+    members = first["members"] + second["members"]
+    assert [(m["email"], m["role"]) for m in members] == [
+        ("carol@example.com", "owner"),
+        ("alice@example.com", "administrator"),
+        ("dana@example.com", "manager"),
+    ]
+    assert all(set(m) == MEMBER_KEYS for m in members)
+    everyone = alice.get(path, headers=headers).json()
+    assert everyone["members"] == members and everyone["meta"] == {}
+
+
+def test_list_workspace_members_refusals(alice: httpx.Client, bob: httpx.Client) -> None:
+    path = "/v1/admin/workspace-members"
+    assert_error(alice.get(path), 400, "InvalidPayload")
+    assert_error(bob.get(path, headers={"x-workspace-id": "ws_acme"}), 403, "Forbidden")
+    assert_error(bob.get(path, headers={"x-workspace-id": "ws_nope"}), 404, "ResourceNotFound")
+    assert_error(httpx.get(str(alice.base_url) + path), 401, "Unauthorized")
+
+
+# --- pageSize, dev bots, tags, bot types ---------------------------------------------------
+
+
+def test_page_size_is_honoured(alice: httpx.Client) -> None:
+    body = alice.get("/v1/admin/workspaces", params={"pageSize": "5"}).json()
+    assert [ws["id"] for ws in body["workspaces"]] == [
+        "ws_acme",
+        "ws_globex",
+        "ws_team01",
+        "ws_team02",
+        "ws_team03",
+    ]
+    rest = alice.get(
+        "/v1/admin/workspaces", params={"pageSize": "100", "nextToken": body["meta"]["nextToken"]}
+    ).json()
+    assert len(rest["workspaces"]) == 42 and rest["meta"] == {}
+    bots = alice.get(
+        "/v1/admin/bots", headers={"x-workspace-id": "ws_acme"}, params={"pageSize": "1"}
+    ).json()
+    assert len(bots["bots"]) == 1 and "nextToken" in bots["meta"]
+    for bad in ("0", "-1", "x", "²"):
+        response = alice.get("/v1/admin/workspaces", params={"pageSize": bad})
+        assert_error(response, 400, "InvalidQuery")
+
+
+def bot_names(client: httpx.Client, workspace_id: str, **params: str) -> list[str]:
+    response = client.get("/v1/admin/bots", headers={"x-workspace-id": workspace_id}, params=params)
+    assert response.status_code == 200, response.text
+    return [bot["name"] for bot in response.json()["bots"]]
+
+
+def test_list_bots_dev_filter_and_types(dana: httpx.Client) -> None:
+    assert bot_names(dana, HOOLI_WORKSPACE_ID) == ["nucleus"]
+    assert bot_names(dana, HOOLI_WORKSPACE_ID, dev="false") == ["nucleus"]
+    assert bot_names(dana, HOOLI_WORKSPACE_ID, dev="true") == ["nucleus-dev"]
+    body = dana.get(
+        "/v1/admin/bots", headers={"x-workspace-id": HOOLI_WORKSPACE_ID}, params={"dev": "true"}
+    ).json()
+    assert [bot["type"] for bot in body["bots"]] == ["adk"]
+    response = dana.get(
+        "/v1/admin/bots", headers={"x-workspace-id": HOOLI_WORKSPACE_ID}, params={"dev": "yes"}
+    )
+    assert_error(response, 400, "InvalidQuery")
+
+
+def test_list_bots_tag_filters(alice: httpx.Client) -> None:
+    everyone = ["support-bot", "sales-assistant", "onboarding"]
+    assert bot_names(alice, "ws_acme", **{"tags[team]": "acme"}) == everyone
+    assert bot_names(alice, "ws_acme", **{"tags.team": "acme"}) == everyone
+    assert bot_names(alice, "ws_acme", **{"tags[team]": "other"}) == []
+    assert bot_names(alice, "ws_acme", **{"tags.nope": "acme"}) == []
+    body = alice.get("/v1/admin/bots", headers={"x-workspace-id": "ws_acme"}).json()
+    assert {bot["type"] for bot in body["bots"]} == {"studio"}
+
+
+# --- routes -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/v1/admin/account/pats/some-id", "DELETE"),
+        ("PUT", "/v1/admin/account/pats", "GET, POST"),
+        ("DELETE", "/v1/admin/workspace-members/me", "GET"),
+        ("POST", "/v1/admin/workspace-members", "GET"),
+        ("HEAD", "/v1/admin/bots", "GET"),
+    ],
+)
+def test_a_route_answers_405_to_another_method(
+    alice: httpx.Client, method: str, path: str, allow: str
+) -> None:
+    response = alice.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+    if method != "HEAD":
+        assert_error(response, 405, "MethodNotFound")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/admin/nothing", "/v1/admin/workspaces/ws_acme/extra", "/v1/admin/account/pats/", "/"],
+)
+def test_a_path_of_no_route_answers_404(alice: httpx.Client, path: str) -> None:
+    assert_error(alice.get(path), 404, "ResourceNotFound")
+    assert_error(alice.post(path, json={}), 404, "ResourceNotFound")
+
+
+# --- Personal Access Tokens --------------------------------------------------------------
+
+
+def test_seed_tokens_are_listed_as_pats(alice: httpx.Client, bob: httpx.Client) -> None:
+    world = World.demo()
+    for client, token in ((alice, ALICE_TOKEN), (bob, BOB_TOKEN)):
+        response = client.get("/v1/admin/account/pats")
+        assert response.status_code == 200
+        pat = world.pat(token)
+        assert response.json() == {
+            "pats": [{"id": pat.id, "createdAt": pat.created_at, "note": "demo"}]
+        }
+    assert ALICE_TOKEN not in alice.get("/v1/admin/account/pats").text
+
+
+def test_pat_lifecycle(sandbox: Sandbox, alice: httpx.Client) -> None:
+    created = alice.post("/v1/admin/account/pats", json={"note": "ci runner"})
+    assert created.status_code == 200
+    pat = created.json()["pat"]
+    assert set(pat) == {"id", "createdAt", "note", "value"} and pat["note"] == "ci runner"
+    value = pat["value"]
+    assert value.startswith("bp_pat_") and len(value) == len(ALICE_TOKEN)
+    listed = alice.get("/v1/admin/account/pats").json()["pats"]
+    assert [p["note"] for p in listed] == ["demo", "ci runner"]
+    assert listed[1] == {"id": pat["id"], "createdAt": pat["createdAt"], "note": "ci runner"}
+    assert value not in json.dumps(listed)
+
+    new = {"Authorization": f"Bearer {value}"}
+    me = httpx.get(sandbox.url + "/v1/admin/account/me", headers=new).json()
+    assert me["account"]["email"] == "alice@example.com"
+    deleted = alice.delete(f"/v1/admin/account/pats/{pat['id']}")
+    assert (deleted.status_code, deleted.json()) == (200, {})
+    after = httpx.get(sandbox.url + "/v1/admin/account/me", headers=new)
+    assert_error(after, 401, "Unauthorized")
+    assert_error(alice.delete(f"/v1/admin/account/pats/{pat['id']}"), 404, "ResourceNotFound")
+    assert [p["note"] for p in alice.get("/v1/admin/account/pats").json()["pats"]] == ["demo"]
+
+
+def test_pats_of_others_and_bad_bodies(sandbox: Sandbox, alice: httpx.Client) -> None:
+    bob_pat = sandbox.world.pat(BOB_TOKEN)
+    assert_error(alice.delete(f"/v1/admin/account/pats/{bob_pat.id}"), 404, "ResourceNotFound")
+    for body in (b"", b"{not json", b"[]", b'{"note": 1}', b'{"note": "x", "other": 1}', b"{}"):
+        response = alice.post("/v1/admin/account/pats", content=body)
+        assert_error(response, 400, "InvalidPayload")
+    assert_error(
+        httpx.post(sandbox.url + "/v1/admin/account/pats", json={"note": "x"}), 401, "Unauthorized"
+    )
+    assert len(sandbox.world.pats_of(sandbox.world.tokens[ALICE_TOKEN])) == 1
+
+
+def test_world_file_keeps_pats_dev_bots_and_types(tmp_path: Path) -> None:
+    world = World.demo()
+    alice = world.tokens[ALICE_TOKEN]
+    pat, value = world.create_pat(alice, "laptop", "2024-05-01T12:00:00.000Z")
+    loaded = World.from_json(world.to_json())
+    assert loaded.pat(value) == pat
+    assert [(b.name, b.type, b.dev) for b in loaded.workspaces[HOOLI_WORKSPACE_ID].bots] == [
+        ("nucleus", "studio", False),
+        ("nucleus-dev", "adk", True),
+    ]
+    data = world.to_dict()
+    data["pats"]["bp_pat_nobody"] = {"id": "x"}
+    with pytest.raises(ValueError, match="pats"):
+        World.from_dict(data)
+
+
+# --- rate limits ------------------------------------------------------------------------
+
+
+def rate_headers(response: httpx.Response) -> tuple[int, int, int]:
+    return tuple(  # type: ignore[return-value]
+        int(response.headers[name])
+        for name in ("ratelimit-limit", "ratelimit-remaining", "ratelimit-reset")
+    )
+
+
+def test_every_answer_carries_rate_limit_headers_when_off(
+    sandbox: Sandbox, alice: httpx.Client
+) -> None:
+    assert sandbox.rate_limit is None
+    answers = [
+        alice.get("/v1/admin/account/me"),
+        alice.get("/v1/admin/nothing"),
+        alice.post("/v1/admin/account/me"),
+        alice.get("/v1/admin/workspaces/ws_nope"),
+    ]
+    assert [response.status_code for response in answers] == [200, 404, 405, 404]
+    assert [rate_headers(response)[:2] for response in answers] == [
+        (10_000, 9_999),
+        (10_000, 9_998),
+        (10_000, 9_997),
+        (10_000, 9_996),
+    ]
+    assert all(rate_headers(response)[2] == 60 for response in answers)
+
+
+def test_rate_limit_is_a_sliding_window_per_token(sandbox: Sandbox, alice: httpx.Client) -> None:
+    sandbox.set_rate_limit(3, 30)
+    assert sandbox.rate_limit == RateLimit(3, 30)
+    answers = [alice.get("/v1/admin/account/me") for _ in range(3)]
+    assert [(r.status_code, rate_headers(r)[:2]) for r in answers] == [
+        (200, (3, 2)),
+        (200, (3, 1)),
+        (200, (3, 0)),
+    ]
+    limited = alice.get("/v1/admin/workspaces")
+    assert limited.status_code == 429
+    assert limited.headers["content-type"] == "application/json"
+    assert limited.json() == {
+        "type": "RateLimited",
+        "description": "The request has been rate-limited.",
+        "status": 429,
+    }
+    assert "retry-after" not in limited.headers
+    limit, remaining, reset = rate_headers(limited)
+    assert (limit, remaining) == (3, 0) and 29 <= reset <= 30
+    bob = httpx.get(
+        sandbox.url + "/v1/admin/account/me", headers={"Authorization": f"Bearer {BOB_TOKEN}"}
+    )
+    assert bob.status_code == 200 and rate_headers(bob)[:2] == (3, 2)
+    assert sandbox.stats.received[3].status == 429
+    sandbox.reset()
+    assert sandbox.rate_limit is None
+    assert alice.get("/v1/admin/account/me").status_code == 200
+
+
+def test_rate_limit_window_slides() -> None:
+    now = [100.0]
+    limiter = RateLimiter(clock=lambda: now[0])
+    limiter.configure(RateLimit(2, 10))
+    assert limiter.take("t").remaining == 1
+    now[0] = 103.0
+    assert limiter.take("t").remaining == 0
+    now[0] = 104.2
+    refused = limiter.take("t")
+    assert (refused.limited, refused.remaining, refused.reset_s) == (True, 0, 6)
+    now[0] = 110.0  # the first request leaves the window: one slot, the next frees at 113
+    allowed = limiter.take("t")
+    assert (allowed.limited, allowed.remaining, allowed.reset_s) == (False, 0, 3)
+    assert limiter.take("t").limited
+    assert not limiter.take("other").limited
+    with pytest.raises(ValueError):
+        limiter.configure(RateLimit(0, 10))
+    with pytest.raises(ValueError):
+        limiter.configure(RateLimit(1, 0))
+
+
+def test_rate_limit_control_endpoint(sandbox: Sandbox) -> None:
+    control = httpx.Client(base_url=sandbox.url + "/__sandbox")
+    assert control.get("/rate-limit").json() == {"limit": None}
+    set_ = control.post("/rate-limit", json={"limit": 1, "window_s": 5})
+    assert set_.json() == {"limit": 1, "window_s": 5}
+    assert sandbox.rate_limit == RateLimit(1, 5)
+    headers = {"Authorization": f"Bearer {ALICE_TOKEN}"}
+    statuses = [
+        httpx.get(sandbox.url + "/v1/admin/account/me", headers=headers).status_code
+        for _ in range(2)
+    ]
+    assert statuses == [200, 429]
+    assert control.get("/stats").status_code == 200  # control endpoints are never limited
+    assert control.post("/rate-limit", json={"limit": None}).json() == {"limit": None}
+    for bad in ({"limit": 0}, {"limit": "3"}, {"limit": 2, "window_s": 0}, {"limit": True}):
+        assert_error(control.post("/rate-limit", json=bad), 400, "InvalidPayload")
+    control.close()

@@ -41,6 +41,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text}")
+    return value
+
+
 def _rate(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 1:
@@ -60,6 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--fail-rate", type=_rate, default=0.0, metavar="R")
     parser.add_argument("--page-size", type=_positive_int, default=20, metavar="N")
     parser.add_argument("--seed", type=int, default=None, help="seed for --fail-rate draws")
+    parser.add_argument(
+        "--rate-limit",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="answer 429 past N requests per token in any --rate-window (default: no limit)",
+    )
+    parser.add_argument(
+        "--rate-window", type=_positive_float, default=60.0, metavar="S", help="seconds (60)"
+    )
     return parser
 
 
@@ -96,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail_rate=args.fail_rate,
         page_size=args.page_size,
         seed=args.seed,
+        rate_limit=args.rate_limit,
+        rate_window_s=args.rate_window,
     )
     stop = threading.Event()
 

@@ -13,6 +13,7 @@ World file format (``World.to_json`` writes it, ``World.from_file`` reads it), v
          "emailVerified": true, "createdAt": "<ISO 8601>", "profilePicture": "<url>"}
       ],
       "tokens": {"<token>": "<account id>"},
+      "pats": {"<token>": {"id": "<PAT id>", "note": "laptop", "createdAt": "<ISO 8601>"}},
       "invalidTokens": ["<token>"],
       "workspaces": [
         {"id": "ws_acme", "name": "acme", "ownerId": "<account id>",
@@ -24,20 +25,24 @@ World file format (``World.to_json`` writes it, ``World.from_file`` reads it), v
                       "id": "<member id>", "createdAt": "<ISO 8601>"}],
          "bots": [{"id": "<28-36 chars>", "name": "support", "createdAt": "<ISO 8601>",
                    "updatedAt": "<ISO 8601>", "deployedAt": "<ISO 8601>",
-                   "tags": {"key": "value"}}]}
+                   "tags": {"key": "value"}, "type": "studio", "dev": false}]}
       ]
     }
 
 Only ``version``, account ``id``/``email``, workspace ``id``/``name``/``ownerId``, member
 ``accountId``/``role`` and bot ``id``/``name`` are required; every other key has the default
-shown by :class:`Account`, :class:`Workspace`, :class:`Member` and :class:`Bot`.  Workspace keys
-are those of the API's ``getWorkspace`` response (``botCount`` is derived from ``bots``).
-``invalidTokens`` are expired or revoked tokens: the sandbox answers them 401 everywhere.
+shown by :class:`Account`, :class:`Workspace`, :class:`Member`, :class:`Bot` and :class:`Pat`.
+Workspace keys are those of the API's ``getWorkspace`` response (``botCount`` is derived from
+``bots``).  Every valid token is a Personal Access Token of its account; ``pats`` (optional,
+also per token) gives its id, note and creation date.  ``invalidTokens`` are expired or revoked
+tokens: the sandbox answers them 401 everywhere.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
+import string
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
@@ -48,28 +53,37 @@ from typing import Any, Literal, TypeVar, cast, get_args
 Role = Literal["viewer", "billing", "developer", "manager", "administrator", "owner"]
 Plan = Literal["community", "team", "enterprise", "plus"]
 BillingVersion = Literal["v1", "v2", "v3", "v4"]
+BotType = Literal["studio", "adk", "desk"]
 
 ROLES: tuple[Role, ...] = get_args(Role)
 PLANS: tuple[Plan, ...] = get_args(Plan)
 BILLING_VERSIONS: tuple[BillingVersion, ...] = get_args(BillingVersion)
+BOT_TYPES: tuple[BotType, ...] = get_args(BotType)
 
 FORMAT_VERSION = 1
 DEFAULT_TIMESTAMP = "2024-01-15T09:30:00.000Z"
 
 _ID_NAMESPACE = uuid.UUID("6f1c3a52-9a4e-4c1b-8d3e-5b0a7c2e9f10")
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
 
 ALICE_TOKEN = "bp_pat_sandboxalice00000000000000000000000001"
 BOB_TOKEN = "bp_pat_sandboxbob0000000000000000000000000002"
 EXPIRED_TOKEN = "bp_pat_sandboxexpired000000000000000000000003"
+DANA_TOKEN = "bp_pat_sandboxdana000000000000000000000000004"
 DEMO_TOKENS: dict[str, str] = {
     "alice": ALICE_TOKEN,
     "bob": BOB_TOKEN,
+    "dana": DANA_TOKEN,
     "expired": EXPIRED_TOKEN,
 }
 ALICE_EMAIL = "alice@example.com"
 BOB_EMAIL = "bob@example.com"
 CAROL_EMAIL = "carol@example.com"
+DANA_EMAIL = "dana@example.com"
 DEMO_TEAM_WORKSPACES = 45
+# Real workspace ids are UUIDs; the demo's ws_* ids stay for readable tests and demos.
+HOOLI_WORKSPACE_ID = "6d1f8a1e-3c5b-4f7a-9e2d-8b4c0a7f5e31"
+UMBRELLA_WORKSPACE_ID = "b2e4c6a8-1d3f-4b5a-8c7e-9f0a1b2c3d4e"
 
 
 def stable_id(*parts: str) -> str:
@@ -104,6 +118,19 @@ class Account:
 
 
 @dataclass
+class Pat:
+    """What the API shows of a Personal Access Token: never its value."""
+
+    id: str
+    note: str = ""
+    created_at: str = DEFAULT_TIMESTAMP
+
+    def to_api(self) -> dict[str, Any]:
+        """Return this PAT as an item of ``listPersonalAccessTokens`` (also the file format)."""
+        return {"id": self.id, "createdAt": self.created_at, "note": self.note}
+
+
+@dataclass
 class Member:
     """One account's membership of one workspace."""
 
@@ -121,10 +148,25 @@ class Member:
             "createdAt": self.created_at,
         }
 
+    def to_api(self, account: Account) -> dict[str, Any]:
+        """Return this membership as ``getWorkspaceMember`` and ``listWorkspaceMembers`` do."""
+        body: dict[str, Any] = {"id": self.id, "userId": account.id, "email": account.email}
+        if account.display_name is not None:
+            body["displayName"] = account.display_name
+        if account.profile_picture is not None:
+            body["profilePicture"] = account.profile_picture
+        body["createdAt"] = self.created_at
+        body["role"] = self.role
+        return body
+
 
 @dataclass
 class Bot:
-    """A bot of a workspace, as ``listBots`` returns it; ``id`` is 28 to 36 characters."""
+    """A bot of a workspace, as ``listBots`` returns it; ``id`` is 28 to 36 characters.
+
+    ``dev`` bots run locally (``bp dev``): ``listBots`` shows them only when asked for with
+    ``dev=true``, and then only them.
+    """
 
     id: str
     name: str
@@ -132,19 +174,26 @@ class Bot:
     updated_at: str = DEFAULT_TIMESTAMP
     deployed_at: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    type: BotType = "studio"
+    dev: bool = False
 
     def to_api(self) -> dict[str, Any]:
-        """Return this bot as an item of a ``listBots`` response (also the file format)."""
+        """Return this bot as an item of a ``listBots`` response."""
         body: dict[str, Any] = {
             "id": self.id,
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
             "name": self.name,
             "tags": dict(self.tags),
+            "type": self.type,
         }
         if self.deployed_at is not None:
             body["deployedAt"] = self.deployed_at
         return body
+
+    def to_file(self) -> dict[str, Any]:
+        """Return this bot in the world file format."""
+        return {**self.to_api(), "dev": self.dev}
 
 
 @dataclass
@@ -206,7 +255,7 @@ class Workspace:
         body = self.to_api()
         del body["botCount"]
         body["members"] = [member.to_file() for member in self.members.values()]
-        body["bots"] = [bot.to_api() for bot in self.bots]
+        body["bots"] = [bot.to_file() for bot in self.bots]
         return body
 
 
@@ -214,7 +263,9 @@ class Workspace:
 class World:
     """Everything a sandbox knows; insertion order of ``workspaces`` is the listing order.
 
-    ``tokens`` maps a valid token to its account id; ``invalid_tokens`` holds expired or
+    ``tokens`` maps a valid token to its account id, in creation order; each is a Personal
+    Access Token whose id, note and date are in ``pats`` (by token; :meth:`pat` gives a
+    default for a token added to ``tokens`` directly).  ``invalid_tokens`` holds expired or
     revoked tokens, which are always refused.  Mutators raise ``ValueError`` when asked to
     create something that already exists and ``KeyError`` when they refer to an unknown
     account or workspace.
@@ -223,6 +274,7 @@ class World:
     accounts: dict[str, Account] = field(default_factory=dict)
     workspaces: dict[str, Workspace] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
+    pats: dict[str, Pat] = field(default_factory=dict)
     invalid_tokens: set[str] = field(default_factory=set)
     lock: threading.RLock = field(
         default_factory=threading.RLock, init=False, repr=False, compare=False
@@ -251,18 +303,69 @@ class World:
             )
         return new_id
 
-    def add_token(self, token: str, account_id: str) -> None:
-        """Make ``token`` authenticate as ``account_id`` (replacing any earlier binding)."""
+    def add_token(
+        self,
+        token: str,
+        account_id: str,
+        *,
+        note: str = "",
+        pat_id: str | None = None,
+        created_at: str | None = None,
+    ) -> Pat:
+        """Make ``token`` a PAT of ``account_id`` (replacing any earlier binding); return it.
+
+        The PAT id defaults to a UUID derived from the token, the date to the account's.
+        """
         with self.lock:
-            self._account(account_id)
+            account = self._account(account_id)
             self.invalid_tokens.discard(token)
             self.tokens[token] = account_id
+            pat = Pat(
+                id=pat_id if pat_id is not None else stable_id("pat", token),
+                note=note,
+                created_at=created_at if created_at is not None else account.created_at,
+            )
+            self.pats[token] = pat
+        return pat
 
     def add_invalid_token(self, token: str) -> None:
         """Register ``token`` as expired or revoked: it gets 401 from every operation."""
         with self.lock:
             self.tokens.pop(token, None)
+            self.pats.pop(token, None)
             self.invalid_tokens.add(token)
+
+    def pat(self, token: str) -> Pat:
+        """The PAT of a valid token (``KeyError`` if it is not valid)."""
+        with self.lock:
+            account_id = self.tokens[token]
+            pat = self.pats.get(token)
+            if pat is None:
+                created = self.accounts[account_id].created_at
+                pat = Pat(id=stable_id("pat", token), created_at=created)
+            return pat
+
+    def pats_of(self, account_id: str) -> list[Pat]:
+        """The PATs of ``account_id``, oldest first."""
+        with self.lock:
+            return [self.pat(token) for token, owner in self.tokens.items() if owner == account_id]
+
+    def create_pat(self, account_id: str, note: str, created_at: str) -> tuple[Pat, str]:
+        """Make a new random PAT for ``account_id``; return it and its value."""
+        token = "bp_pat_" + "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(38))
+        pat = self.add_token(
+            token, account_id, note=note, pat_id=str(uuid.uuid4()), created_at=created_at
+        )
+        return pat, token
+
+    def delete_pat(self, account_id: str, pat_id: str) -> bool:
+        """Revoke the PAT ``pat_id`` of ``account_id``; False if it has no such PAT."""
+        with self.lock:
+            for token, owner in list(self.tokens.items()):
+                if owner == account_id and self.pat(token).id == pat_id:
+                    self.add_invalid_token(token)
+                    return True
+        return False
 
     def revoke_token(self, token: str) -> None:
         """Turn a valid token into a revoked one; ``KeyError`` if it is not valid."""
@@ -340,6 +443,8 @@ class World:
         bot_id: str | None = None,
         tags: Mapping[str, str] | None = None,
         deployed: bool = True,
+        bot_type: BotType = "studio",
+        dev: bool = False,
     ) -> Bot:
         """Add a bot to a workspace and return it; the default id is a UUID (36 characters)."""
         new_id = bot_id if bot_id is not None else stable_id("bot", workspace_id, name)
@@ -356,6 +461,8 @@ class World:
                 updated_at=workspace.updated_at,
                 deployed_at=workspace.updated_at if deployed else None,
                 tags=dict(tags or {}),
+                type=bot_type,
+                dev=dev,
             )
             workspace.bots.append(bot)
         return bot
@@ -406,15 +513,23 @@ class World:
           ``ws_team01`` .. ``ws_team45`` ("Team 01" ..): 47 workspaces, 3 pages of 20.
         * ``BOB_TOKEN``: bob@example.com ("Bob"), owner of ``ws_initech`` ("initech", 2 bots)
           only; ``ws_acme`` is forbidden to him.
+        * ``DANA_TOKEN``: dana@example.com ("Dana"), manager of ``ws_globex``, viewer of Hooli
+          (``HOOLI_WORKSPACE_ID``, a UUID as real ids are: one bot, one dev bot) and billing
+          member of Umbrella (``UMBRELLA_WORKSPACE_ID``, no bots).
         * ``EXPIRED_TOKEN``: refused (401) everywhere.
-        * carol@example.com owns globex and the team workspaces; she has no token.
+        * carol@example.com owns globex, Hooli, Umbrella and the team workspaces; she has no
+          token.
+
+        Each token is a PAT of its account, noted ``demo``.
         """
         world = cls()
         alice = world.add_account(ALICE_EMAIL, "Alice", created_at="2023-03-01T08:00:00.000Z")
         bob = world.add_account(BOB_EMAIL, "Bob", created_at="2023-06-12T14:20:00.000Z")
         carol = world.add_account(CAROL_EMAIL, "Carol", created_at="2023-01-20T11:00:00.000Z")
-        world.add_token(ALICE_TOKEN, alice)
-        world.add_token(BOB_TOKEN, bob)
+        dana = world.add_account(DANA_EMAIL, "Dana", created_at="2023-09-05T16:45:00.000Z")
+        world.add_token(ALICE_TOKEN, alice, note="demo")
+        world.add_token(BOB_TOKEN, bob, note="demo")
+        world.add_token(DANA_TOKEN, dana, note="demo")
         world.add_invalid_token(EXPIRED_TOKEN)
 
         world.add_workspace("ws_acme", "acme", [alice], handle="acme", plan="team")
@@ -431,6 +546,7 @@ class World:
         )
         for name in ("helpdesk", "hr-faq"):
             world.add_bot("ws_globex", name)
+        world.add_member("ws_globex", dana, "manager")
         world.add_workspace(
             "ws_initech",
             "initech",
@@ -452,6 +568,27 @@ class World:
                 handle=f"team{index:02d}",
                 plan="community",
             )
+        world.add_workspace(
+            HOOLI_WORKSPACE_ID,
+            "Hooli",
+            [dana],
+            owner_id=carol,
+            role="viewer",
+            handle="hooli",
+            plan="plus",
+            created_at="2023-10-10T10:10:00.000Z",
+        )
+        world.add_bot(HOOLI_WORKSPACE_ID, "nucleus", tags={"team": "search"})
+        world.add_bot(HOOLI_WORKSPACE_ID, "nucleus-dev", bot_type="adk", dev=True, deployed=False)
+        world.add_workspace(
+            UMBRELLA_WORKSPACE_ID,
+            "Umbrella",
+            [dana],
+            owner_id=carol,
+            role="billing",
+            handle="umbrella",
+            created_at="2023-11-11T11:11:00.000Z",
+        )
         return world
 
     def to_dict(self) -> dict[str, Any]:
@@ -467,6 +604,7 @@ class World:
                 "version": FORMAT_VERSION,
                 "accounts": accounts,
                 "tokens": dict(self.tokens),
+                "pats": {token: self.pat(token).to_api() for token in self.tokens},
                 "invalidTokens": sorted(self.invalid_tokens),
                 "workspaces": [ws.to_file() for ws in self.workspaces.values()],
             }
@@ -496,10 +634,22 @@ class World:
             if account.id in world.accounts:
                 raise ValueError(f"{where}: duplicate id {account.id!r}")
             world.accounts[account.id] = account
+        pats = _obj(root.get("pats", {}), "pats")
         for token, account_id in _obj(root.get("tokens", {}), "tokens").items():
             if not isinstance(account_id, str) or account_id not in world.accounts:
                 raise ValueError(f"tokens: unknown account {account_id!r}")
-            world.tokens[token] = account_id
+            where = f"pats[{token!r}]"
+            pat = _obj(pats.get(token, {}), where)
+            world.add_token(
+                token,
+                account_id,
+                note=_str(pat, "note", where, ""),
+                pat_id=_str(pat, "id", where, stable_id("pat", token)),
+                created_at=_str(pat, "createdAt", where, world.accounts[account_id].created_at),
+            )
+        unknown = set(pats) - set(world.tokens)
+        if unknown:
+            raise ValueError(f"pats: {len(unknown)} entries of no token in 'tokens'")
         for index, token in enumerate(_list(root.get("invalidTokens", []), "invalidTokens")):
             if not isinstance(token, str):
                 raise ValueError(f"invalidTokens[{index}]: must be a string")
@@ -584,6 +734,8 @@ def _workspace_from_file(raw: object, where: str, accounts: Mapping[str, Account
             updated_at=_str(bot_item, "updatedAt", at, updated_at),
             deployed_at=_opt_str(bot_item, "deployedAt", at),
             tags=_str_map(bot_item, "tags", at),
+            type=_choice(bot_item, "type", at, BOT_TYPES, "studio"),
+            dev=_bool(bot_item, "dev", at, False),
         )
         if not 28 <= len(bot.id) <= 36:
             raise ValueError(f"{at}: id must be 28 to 36 characters")
