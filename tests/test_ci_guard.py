@@ -20,8 +20,19 @@ def test_a_skip_fails_only_under_ci(tmp_path: Path, ci: str, status: int, says: 
         "import pytest\n\ndef test_needs_a_tool():\n    pytest.skip('the tool is not installed')\n"
     )
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.conftest"]
-        + ["--rootdir", str(tmp_path), str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "tests.conftest",
+            "--rootdir",
+            str(tmp_path),
+            str(tmp_path),
+        ],  # fmt: skip
         capture_output=True,
         text=True,
         env={**os.environ, "CI": ci, "PYTHONPATH": str(ROOT)},

@@ -436,8 +436,17 @@ def test_private_home_is_private_while_the_child_runs(process_home: Path) -> Non
     "words",
     [
         ("exec", sys.executable, "-c", "import sys; print(sys.argv[1:])", "-p", "x", "--json"),
-        ("-p", "default", "exec", sys.executable, "-c", "import sys; print(sys.argv[1:])")
-        + ("-p", "x", "--json"),
+        (
+            "-p",
+            "default",
+            "exec",
+            sys.executable,
+            "-c",
+            "import sys; print(sys.argv[1:])",
+            "-p",
+            "x",
+            "--json",
+        ),  # fmt: skip
     ],
     ids=["no-dashdash", "global-flag-first"],
 )

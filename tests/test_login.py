@@ -159,7 +159,10 @@ def test_bp_variables_win_over_the_stored_profile(bp: Bp, sandbox: Sandbox) -> N
     environ = {"BP_TOKEN": ALICE_TOKEN, "BP_WORKSPACE_ID": "ws_acme", "BP_API_URL": sandbox.url}
     result = bp("login", "-y", env=environ)
     assert (result.code, result.out) == (0, ALICE_ACME)
-    assert result.err == 'note: profile "default" was on workspace initech (ws_initech); bp login -p NAME keeps a login per profile\n'
+    assert result.err == (
+        'note: profile "default" was on workspace initech (ws_initech); '
+        "bp login -p NAME keeps a login per profile\n"
+    )
     assert bp.config() == acme_default(sandbox.url)
     assert entries(bp) == {"default": ALICE_TOKEN}
 
@@ -167,7 +170,11 @@ def test_bp_variables_win_over_the_stored_profile(bp: Bp, sandbox: Sandbox) -> N
 def test_relogin_with_new_workspace_reuses_stored_token(bp: Bp, sandbox: Sandbox) -> None:
     assert login(bp, sandbox, "--workspaceId", "ws_acme", "-y").code == 0
     result = bp("login", "--workspaceId", "ws_globex")
-    assert (result.code, result.err) == (0, 'note: profile "default" was on workspace acme (ws_acme); bp login -p NAME keeps a login per profile\n')
+    assert (result.code, result.err) == (
+        0,
+        'note: profile "default" was on workspace acme (ws_acme); '
+        "bp login -p NAME keeps a login per profile\n",
+    )
     assert result.out == (
         'Logged in to workspace Globex Corp (ws_globex) as alice@example.com — profile "default"\n'
     )
