@@ -19,20 +19,9 @@ def test_a_skip_fails_only_under_ci(tmp_path: Path, ci: str, status: int, says: 
     (tmp_path / "test_needs_a_tool.py").write_text(
         "import pytest\n\ndef test_needs_a_tool():\n    pytest.skip('the tool is not installed')\n"
     )
+    words = ["-q", "-p", "no:cacheprovider", "-p", "tests.conftest", "--rootdir", str(tmp_path)]
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "tests.conftest",
-            "--rootdir",
-            str(tmp_path),
-            str(tmp_path),
-        ],  # fmt: skip
+        [sys.executable, "-m", "pytest", *words, str(tmp_path)],
         capture_output=True,
         text=True,
         env={**os.environ, "CI": ci, "PYTHONPATH": str(ROOT)},

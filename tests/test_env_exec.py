@@ -446,7 +446,7 @@ def test_private_home_is_private_while_the_child_runs(process_home: Path) -> Non
             "-p",
             "x",
             "--json",
-        ),  # fmt: skip
+        ),
     ],
     ids=["no-dashdash", "global-flag-first"],
 )
