@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
 import httpx
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from bpshell.config import (
     app_url,
@@ -50,11 +50,15 @@ from bpshell.errors import (
     ServerError,
     UsageError,
 )
+from bpshell.network import Transport
+from bpshell.ratelimit import Notices, Pacer, quiet, reset_seconds
 
 CONNECT_TIMEOUT_S = 5.0
 TOTAL_TIMEOUT_S = 30.0
 RETRIES = 2
 MAX_RETRY_WAIT_S = 10.0
+RATE_LIMITED_TRIES = 6  # a 429 that says how long to wait is worth waiting for, a few times
+MAX_PACING_S = 300.0  # the longest a request is held back for the limiter's window
 MAX_PAGES = 200
 MAX_ANSWER_BYTES = 8 << 20  # decoded; real answers are a few KiB
 MAX_NAME_CHARS = 200
@@ -102,6 +106,17 @@ class Workspace(_Lenient):
     handle: Name | None = None
 
 
+class Member(_Lenient):
+    """The caller's membership of a workspace: its role decides what the login can do."""
+
+    role: Name
+    email: Name = ""
+
+
+# Roles that may not deploy bots (the docs' role table: viewers read, billing pays).
+CANNOT_DEPLOY = frozenset({"viewer", "billing"})
+
+
 class _Meta(_Lenient):
     nextToken: str | None = None
 
@@ -123,21 +138,69 @@ class _BotPage(_Lenient):
     meta: _Meta
 
 
+def checked_pat_id(value: str) -> str:
+    """A PAT id as bpshell accepts it: it becomes a path segment and a command-line word."""
+    allowed = all(c.isascii() and (c.isalnum() or c in "-_") for c in value)
+    if not (allowed and 0 < len(value) <= 128):
+        raise ValueError('a PAT id has only letters, digits, "_" and "-"')
+    return value
+
+
+def _pat_value(value: str) -> str:
+    """A new token as bpshell would store it (no message shows it: it is the secret)."""
+    try:
+        check_token(value)
+    except UsageError:
+        raise ValueError("not a token") from None
+    return value
+
+
+class Pat(_Lenient):
+    """A Personal Access Token as the API lists it: never its value."""
+
+    id: Annotated[str, AfterValidator(checked_pat_id)]
+    createdAt: str
+    note: Name
+
+
+class _PatList(_Lenient):
+    pats: list[Pat]
+
+
+class NewPat(Pat):
+    """A PAT just created: the one answer that carries its value (kept out of ``repr``)."""
+
+    value: Annotated[str, AfterValidator(_pat_value)] = Field(repr=False)
+
+
+class _NewPatAnswer(_Lenient):
+    pat: NewPat
+
+
+class _Nothing(_Lenient):
+    pass
+
+
 class _HttpClient(httpx.AsyncClient):
-    """An ``httpx.AsyncClient`` that carries the run's debug callback to its API clients."""
+    """An ``httpx.AsyncClient`` that carries the run's debug callback to its API clients, and
+    what the rate limiter said of each token (one :class:`Pacer` per token and API URL)."""
 
     def __init__(self, debug: Callable[[str], None] | None, **options: Any) -> None:
         super().__init__(**options)
         self.debug = debug
+        self.pacers: dict[tuple[str, str], Pacer] = {}
 
 
 def new_http_client(
     debug: Callable[[str], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
-    """The one HTTP client of a run (or a shell session); ``transport`` is for tests.
+    """The one HTTP client of a run (or a shell session), so connections are reused.
 
-    ``debug`` gets a line per request, and one per answer bpshell did not take as it came.
+    ``transport`` is a :class:`bpshell.network.Transport` built from the run's environment
+    (proxies, trust), or a test's; without one, requests go straight, trusting the system's
+    CAs. ``debug`` gets a line per request (naming the proxy when the environment sets one),
+    and one per answer bpshell did not take as it came.
     """
     hooks: dict[str, list[Callable[..., Any]]] = {}
     if debug is not None:
@@ -150,8 +213,10 @@ def new_http_client(
             request = response.request
             took = (time.monotonic() - request.extensions["bpshell_started"]) * 1000
             auth = "Bearer [redacted]" if "authorization" in request.headers else "none"
+            route = request.extensions.get("bpshell_route")
+            via = f" {route}" if route else ""
             log(
-                f"debug: {request.method} {request.url} (authorization: {auth}) "
+                f"debug: {request.method} {request.url} (authorization: {auth}){via} "
                 f"-> {response.status_code} in {took:.0f} ms"
             )
 
@@ -167,8 +232,8 @@ def new_http_client(
             "accept-encoding": ACCEPT_ENCODING,
         },
         event_hooks=hooks,
-        trust_env=False,
-        transport=transport,
+        trust_env=False,  # .netrc stays unread; network.Transport reads the proxy variables
+        transport=transport if transport is not None else Transport({}, debug),
     )
 
 
@@ -183,6 +248,7 @@ class ApiClient:
         *,
         timeout: float = TOTAL_TIMEOUT_S,
         retries: int = RETRIES,
+        notices: Notices | None = None,
     ) -> None:
         self.api_url = api_url
         self._http = http
@@ -190,10 +256,20 @@ class ApiClient:
         self._timeout = timeout
         self._retries = retries
         self._debug = http.debug if isinstance(http, _HttpClient) else None
+        self._notices = notices or Notices(quiet)
+        pacers = http.pacers if isinstance(http, _HttpClient) else {}
+        self._pacer = pacers.setdefault((api_url, token), Pacer())
 
     async def get_account(self) -> Account:
         """``getAccount``: who the token belongs to."""
         return (await self._get("/v1/admin/account/me", _AccountAnswer)).account
+
+    async def get_membership(self, workspace_id: str) -> Member:
+        """``getWorkspaceMember`` (``/me``): the caller's role in the workspace."""
+        check_workspace_id(workspace_id)
+        return await self._get(
+            "/v1/admin/workspace-members/me", Member, headers={"x-workspace-id": workspace_id}
+        )
 
     async def get_workspace(self, workspace_id: str) -> Workspace:
         """``getWorkspace``; 403/404 name the workspace, and so does an answer about another."""
@@ -275,6 +351,53 @@ class ApiClient:
         page = await self._get("/v1/admin/bots", _BotPage, headers={"x-workspace-id": workspace_id})
         return page.bots
 
+    async def list_pats(self) -> list[Pat]:
+        """``listPersonalAccessTokens``: the account's PATs, oldest first (never a value)."""
+        return (await self._get("/v1/admin/account/pats", _PatList)).pats
+
+    async def create_pat(self, note: str) -> NewPat:
+        """``createPersonalAccessToken``: a new PAT of the token's account, with its value,
+        which no later answer carries. A timeout or a broken connection may come after the
+        server made it: the caller cannot know, and says so."""
+        answer = await self._write("POST", "/v1/admin/account/pats", _NewPatAnswer, {"note": note})
+        return answer.pat
+
+    async def delete_pat(self, pat_id: str) -> None:
+        """``deletePersonalAccessToken``: that token answers 401 from then on; an unknown id
+        (or another account's) is a :class:`NotFoundError`."""
+        try:
+            checked_pat_id(pat_id)  # a path segment: no "..", "?", "#", "/" or escapes
+        except ValueError as exc:
+            raise UsageError(f"invalid token ID {printable(pat_id)}", str(exc)) from None
+        await self._write("DELETE", f"/v1/admin/account/pats/{pat_id}", _Nothing)
+
+    async def _write(
+        self, method: str, path: str, model: type[M], body: dict[str, str] | None = None
+    ) -> M:
+        """A request that changes something. Only a 429 is retried: the limiter refused it
+        before anything was done, whereas after a 5xx or a timeout the change may be made,
+        and a second POST would mint a second token whose value is lost."""
+        check_token(self._token)
+        url = self.api_url + path
+        headers = {"authorization": f"Bearer {self._token}"}
+        try:
+            with anyio.fail_after(self._timeout):
+                for attempt in range(self._retries + 1):
+                    request = self._http.build_request(method, url, json=body, headers=headers)
+                    with _translated(self.api_url):
+                        response = await self._http.send(request, stream=True)
+                    try:
+                        limited = response.status_code == 429
+                        wait = _retry_wait(response, attempt, self._timeout) if limited else None
+                        if wait is None or attempt == self._retries:
+                            return _decode(await _read(response, self.api_url), model, self.api_url)
+                    finally:
+                        await response.aclose()
+                    await anyio.sleep(wait)
+        except TimeoutError:
+            raise self._timed_out() from None
+        raise AssertionError("unreachable")
+
     async def _get(
         self,
         path: str,
@@ -288,12 +411,32 @@ class ApiClient:
         check_token(self._token)
         url = self.api_url + path
         request_headers = {"authorization": f"Bearer {self._token}", **(headers or {})}
+        # Held back while the limiter's window is used up: that wait is the limiter's, not
+        # the server's, so it is bounded apart from the answer's timeout.
+        if not await self._pacer.slot(time.monotonic() + MAX_PACING_S, self._say_paced):
+            raise self._limited(self._pacer.reset_at - time.monotonic())
+        answer: _Answer | None = None
         try:
             with anyio.fail_after(self._timeout):
-                answer = await self._send_with_retries(url, params, request_headers)
+                answer = await self._send_with_retries(
+                    url, params, request_headers, time.monotonic() + self._timeout
+                )
         except TimeoutError:
             raise self._timed_out() from None
+        finally:
+            self._pacer.answered(None if answer is None else answer.headers)
         return _decode(answer, model, self.api_url)
+
+    def _say_paced(self, seconds: float) -> None:
+        self._notices.write(f"{self.api_url} is rate limiting requests; waiting {seconds:.0f} s\n")
+
+    def _limited(self, seconds: float) -> RateLimitedError:
+        return RateLimitedError(
+            f"{self.api_url} is rate limiting requests; try again in {max(seconds, 0):.0f} s",
+            None,
+            status=429,
+            api_type="RateLimited",
+        )
 
     def _timed_out(self) -> ApiTimeoutError:
         return ApiTimeoutError(
@@ -302,21 +445,31 @@ class ApiClient:
         )
 
     async def _send_with_retries(
-        self, url: str, params: dict[str, str] | None, headers: dict[str, str]
+        self, url: str, params: dict[str, str] | None, headers: dict[str, str], deadline: float
     ) -> _Answer:
-        for attempt in range(self._retries + 1):
+        attempt = 0
+        while True:
             request = self._http.build_request("GET", url, params=params, headers=headers)
             with _translated(self.api_url):
                 response = await self._http.send(request, stream=True)
+            limited = response.status_code == 429
             try:
-                retryable = response.status_code == 429 or response.status_code >= 500
-                wait = _retry_wait(response.headers, attempt) if retryable else None
-                if wait is None or attempt == self._retries:
+                wait = _retry_wait(response, attempt, deadline - time.monotonic())
+                tries = RATE_LIMITED_TRIES if limited else self._retries + 1
+                if wait is None or attempt + 1 >= tries:
                     return await _read(response, self.api_url)
             finally:
                 await response.aclose()
-            await anyio.sleep(wait)
-        raise AssertionError("unreachable")
+            attempt += 1
+            if limited:
+                # Back in the queue of this token's requests: many sent at once, before the
+                # limiter's first answer, must not all come back together at the reset.
+                self._pacer.answered(response.headers)
+                self._pacer.hold(wait)
+                if not await self._pacer.slot(deadline, self._say_paced):
+                    raise self._limited(self._pacer.reset_at - time.monotonic())
+            else:
+                await anyio.sleep(wait)
 
 
 @dataclass(frozen=True)
@@ -452,15 +605,25 @@ def _network_reason(exc: httpx.HTTPError) -> str:
     return text.splitlines()[0][:120] if text else type(exc).__name__
 
 
-def _retry_wait(headers: httpx.Headers, attempt: int) -> float | None:
-    """Seconds to wait before the next attempt; None when the server asks for too long."""
-    header = headers.get("retry-after")
-    if header is not None:
-        try:
-            asked = float(header)
-        except ValueError:
-            asked = 1.0
-        return max(0.0, asked) if asked <= MAX_RETRY_WAIT_S else None
+def _seconds(headers: httpx.Headers) -> float | None:
+    try:
+        return max(0.0, float(headers["retry-after"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def _retry_wait(response: httpx.Response, attempt: int, left: float) -> float | None:
+    """Seconds to wait before trying again; None when the answer is final: not a 429 or a
+    5xx, or the wait asked for (``Retry-After``, or the limiter's ``RateLimit-Reset``) is
+    longer than the time ``left`` to the deadline or than :data:`MAX_RETRY_WAIT_S`."""
+    status = response.status_code
+    if status != 429 and status < 500:
+        return None
+    # RateLimit-Reset is on every answer; it says when to retry a 429 only.
+    asked = reset_seconds(response.headers) if status == 429 else _seconds(response.headers)
+    if asked is not None:
+        asked = max(asked, 0.05) if status == 429 else asked
+        return asked if asked <= min(left, MAX_RETRY_WAIT_S) else None
     backoff: float = min(MAX_RETRY_WAIT_S, 0.25 * 2.0**attempt)
     return backoff * (0.5 + random.random() / 2)  # noqa: S311
 
@@ -625,6 +788,7 @@ class Verification:
     workspace: Workspace | None = None
     error: BpError | None = None
     seconds: float = 0.0
+    role: str | None = None  # None: not known (the membership could not be read)
 
     @property
     def ok(self) -> bool:
@@ -652,8 +816,9 @@ def status_of(error: BpError) -> Status:
     return _STATUS_OF_KIND.get(error.kind, "bad_response")
 
 
-async def verify(client: ApiClient, workspace_id: str) -> Verification:
-    """Check the token and the workspace in one round trip of wall time (both at once)."""
+async def verify(client: ApiClient, workspace_id: str, *, role: bool = False) -> Verification:
+    """Check the token and the workspace in one round trip of wall time (both at once), and
+    with ``role`` the caller's membership too, in the same round trip."""
     started = time.monotonic()
     results: dict[str, Any] = {}
 
@@ -666,11 +831,16 @@ async def verify(client: ApiClient, workspace_id: str) -> Verification:
     async with anyio.create_task_group() as group:
         group.start_soon(fetch, "account", client.get_account)
         group.start_soon(fetch, "workspace", lambda: client.get_workspace(workspace_id))
+        if role:
+            group.start_soon(fetch, "member", lambda: client.get_membership(workspace_id))
     elapsed = time.monotonic() - started
     account, workspace = results["account"], results["workspace"]
+    member = results.get("member")
     errors = [item for item in (account, workspace) if isinstance(item, BpError)]
     if not errors:
-        return Verification("ok", account, workspace, seconds=elapsed)
+        # What the login can do is a detail: a membership that cannot be read is no failure.
+        found = member.role if isinstance(member, Member) else None
+        return Verification("ok", account, workspace, seconds=elapsed, role=found)
     error = errors[0]
     return Verification(
         status_of(error),

@@ -9,7 +9,16 @@ import sys
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bpshell.commands import GlobalOptions, Invocation, env_globals, parse, usage_text
+from bpshell.commands import (
+    HELP_WORD,
+    GlobalOptions,
+    Invocation,
+    env_globals,
+    parse,
+    usage_text,
+    version_data,
+    version_text,
+)
 from bpshell.errors import BpError, ExitStatus, UsageError
 
 if TYPE_CHECKING:
@@ -65,18 +74,45 @@ def run(
         return int(error.exit_status)
     env = make(invocation.globals)
     if invocation.version:
-        from bpshell import __version__
+        if invocation.globals.json:
+            from bpshell.render import to_json
 
-        env.out(f"bpshell {__version__}")
+            env.out(to_json(version_data()))
+        else:
+            env.out(version_text())
         return 0
     if invocation.command is None or invocation.help_for is not None:
-        if invocation.command is None and _not_ours(invocation.help_for):
-            delegated = _delegate(words, environ, make)
-            if delegated is not None:
-                return delegated
-        env.out(usage_text(invocation.help_for or ()))
-        return 0
+        return _help(invocation, words, environ, make, env)
     return _run_async(invocation, env)
+
+
+def _help(
+    invocation: Invocation,
+    words: Sequence[str],
+    environ: Mapping[str, str],
+    make: Callable[[GlobalOptions], Env],
+    env: Env,
+) -> int:
+    """Help for ``bp``, a command or a topic; the official CLI's for its own commands."""
+    if invocation.command is None and _not_ours(invocation.help_for):
+        delegated = _delegate(_as_help_flag(words), environ, make)
+        if delegated is not None:
+            return delegated
+    try:
+        text = usage_text(invocation.help_for or ())
+    except UsageError as error:
+        report(error, invocation.globals.json, env.stderr.write)
+        return int(error.exit_status)
+    env.out(text)
+    return 0
+
+
+def _as_help_flag(words: Sequence[str]) -> list[str]:
+    """``bp help deploy`` as ``bp deploy --help``, the form the official CLI knows."""
+    if HELP_WORD not in words:
+        return list(words)
+    index = list(words).index(HELP_WORD)
+    return [*words[:index], *words[index + 1 :], "--help"]
 
 
 def _run_async(invocation: Invocation, env: Env) -> int:
@@ -158,9 +194,10 @@ def _sweep_private_homes(env: Env) -> None:
 
 
 def _not_ours(help_for: tuple[str, ...] | None) -> bool:
-    from bpshell.commands import COMMANDS
+    from bpshell.commands import COMMANDS, TOPICS
 
-    return bool(help_for) and (help_for or ())[:1] not in {c.path[:1] for c in COMMANDS}
+    ours = {c.path[0] for c in COMMANDS} | set(TOPICS)
+    return bool(help_for) and (help_for or ("",))[0] not in ours
 
 
 def _delegate(

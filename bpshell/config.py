@@ -82,6 +82,8 @@ def _schemas() -> tuple[SchemaValidator, SchemaValidator]:
             "token": cs.typed_dict_field(optional, required=False),
             "tokenKey": cs.typed_dict_field(optional, required=False),
             "accountId": cs.typed_dict_field(optional, required=False),
+            "tokenId": cs.typed_dict_field(optional, required=False),
+            "tokenCreatedAt": cs.typed_dict_field(optional, required=False),
         },
         extra_behavior="allow",
     )
@@ -97,7 +99,16 @@ def _schemas() -> tuple[SchemaValidator, SchemaValidator]:
 
 
 _PROFILE_SCHEMA, _CONFIG_SCHEMA = _schemas()
-_PROFILE_KEYS = ("apiUrl", "workspaceId", "workspaceName", "token", "tokenKey", "accountId")
+_PROFILE_KEYS = (
+    "apiUrl",
+    "workspaceId",
+    "workspaceName",
+    "token",
+    "tokenKey",
+    "accountId",
+    "tokenId",
+    "tokenCreatedAt",
+)
 
 
 class Profile:
@@ -106,7 +117,10 @@ class Profile:
     versioned its entries, under the profile's name).
 
     ``accountId`` is the account the token belongs to, as the API said at login (so that
-    logging in again to the same account asks nothing). ``extra`` holds the keys bpshell does
+    logging in again to the same account asks nothing). ``tokenId`` and ``tokenCreatedAt``
+    are the API's id and creation time of the token, known when bpshell created it (``bp
+    tokens create --save-as``, ``bp tokens rotate``): the API never says which PAT a pasted
+    token is, and rotating or revoking needs the id. ``extra`` holds the keys bpshell does
     not know; they survive a rewrite.
     """
 
@@ -115,6 +129,8 @@ class Profile:
         "apiUrl",
         "extra",
         "token",
+        "tokenCreatedAt",
+        "tokenId",
         "tokenKey",
         "workspaceId",
         "workspaceName",
@@ -128,6 +144,8 @@ class Profile:
         token: str | None = None,
         tokenKey: str | None = None,
         accountId: str | None = None,
+        tokenId: str | None = None,
+        tokenCreatedAt: str | None = None,
         **extra: Any,
     ) -> None:
         self.apiUrl = apiUrl
@@ -136,6 +154,8 @@ class Profile:
         self.token = token
         self.tokenKey = tokenKey
         self.accountId = accountId
+        self.tokenId = tokenId
+        self.tokenCreatedAt = tokenCreatedAt
         self.extra = extra
 
     def keyring_user(self, name: str) -> str | None:
@@ -160,6 +180,10 @@ class Profile:
             data["tokenKey"] = self.tokenKey
         if self.accountId is not None:
             data["accountId"] = self.accountId
+        if self.tokenId is not None:
+            data["tokenId"] = self.tokenId
+        if self.tokenCreatedAt is not None:
+            data["tokenCreatedAt"] = self.tokenCreatedAt
         data.update((k, v) for k, v in self.extra.items() if k not in _PROFILE_KEYS)
         return data
 

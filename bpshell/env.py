@@ -140,6 +140,13 @@ def open_browser(url: str) -> bool:
         return False
 
 
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):
+        return False
+
+
 def default_home(environ: Mapping[str, str]) -> Path:
     """``$BP_BOTPRESS_HOME`` or ``~/.botpress``."""
     return Path(environ.get("BP_BOTPRESS_HOME") or Path.home() / ".botpress").expanduser()
@@ -207,16 +214,23 @@ class Env:
             self._config = ConfigStore(self.home, self.err)
         return self._config
 
-    def api(self, api_url: str, token: str) -> ApiClient:
-        """An API client for these credentials, on the run's shared HTTP client."""
-        from bpshell.api import ApiClient, new_http_client
+    def api(self, api_url: str, token: str, timeout: float | None = None) -> ApiClient:
+        """An API client for these credentials, on the run's shared HTTP client; waits for a
+        rate limit are told on stderr (a countdown on a terminal)."""
+        from bpshell.api import TOTAL_TIMEOUT_S, ApiClient, new_http_client
+        from bpshell.network import Transport
+        from bpshell.ratelimit import Notices
 
         if self._http is None:
-            self._http = new_http_client(self.debug)
-        timeout = self.api_timeout
-        if timeout is None:
-            return ApiClient(self._http, api_url, token)
-        return ApiClient(self._http, api_url, token, timeout=timeout)
+            self._http = new_http_client(self.debug, Transport(self.environ, self.debug))
+        bounds = [t for t in (timeout, self.api_timeout) if t is not None]
+        seconds = min(bounds) if bounds else TOTAL_TIMEOUT_S
+        notices = Notices(self._raw_err, _isatty(self.stderr))
+        return ApiClient(self._http, api_url, token, timeout=seconds, notices=notices)
+
+    def _raw_err(self, text: str) -> None:
+        self.stderr.write(text)
+        self.stderr.flush()
 
     async def aclose(self) -> None:
         """Close the HTTP client, if one was opened."""

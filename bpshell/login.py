@@ -7,7 +7,7 @@ save puts the previous keyring entry back. Logout removes every copy of a token.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bpshell.cache import drop_workspaces
 from bpshell.commands import TRUE_WORDS, GlobalOptions, LoginOptions, LogoutOptions
@@ -64,7 +64,7 @@ async def run_login(options: LoginOptions, opts: GlobalOptions, env: Env) -> Res
         workspace_id = await _choose_workspace(target, client, env, interactive)
     from bpshell.api import verify
 
-    verification = await verify(client, workspace_id)
+    verification = await verify(client, workspace_id, role=True)
     if not verification.ok:
         raise await _explained(verification, client)
     assert verification.workspace is not None and verification.account is not None
@@ -77,6 +77,8 @@ async def run_login(options: LoginOptions, opts: GlobalOptions, env: Env) -> Res
     _say_what_changed(target, verification.workspace, config, env)
     label = workspace_label(verification.workspace.name, workspace_id)
     email = clean(verification.account.email)
+    role = verification.role
+    _warn_of_the_role(role, label, env)
     return Result(
         {
             "profile": target.name,
@@ -84,9 +86,12 @@ async def run_login(options: LoginOptions, opts: GlobalOptions, env: Env) -> Res
             "workspaceName": verification.workspace.name,
             "apiUrl": target.api_url,
             "account": verification.account.email,
+            "role": role,
             "tokenStorage": storage,
         },
-        f'Logged in to workspace {label} as {email} — profile "{clean(target.name)}"',
+        f"Logged in to workspace {label} as {email}"
+        + (f" ({clean(role)})" if role else "")
+        + f' — profile "{clean(target.name)}"',
     )
 
 
@@ -131,7 +136,7 @@ async def _may_replace(
         return True
     label = workspace_label(existing.workspaceName, existing.workspaceId)
     question = (
-        f'Profile "{clean(target.name)}" holds a login of another account ({label}). '
+        f'Profile "{clean(target.name)}" holds a login of another account, on workspace {label}. '
         f"Replace it with {clean(account.email)}'s?"
     )
     try:
@@ -149,6 +154,16 @@ async def _same_account(target: _Target, token: str, account: Account, env: Env)
     # A login of an older bpshell, which did not note the account: the same token is.
     stored, _ = await read_token(env.keyring, target.name, existing, lambda text: None)
     return stored == token
+
+
+def _warn_of_the_role(role: str | None, label: str, env: Env) -> None:
+    from bpshell.api import CANNOT_DEPLOY
+
+    if role in CANNOT_DEPLOY:
+        env.err(
+            f"warning: as {'a' if role == 'viewer' else 'the'} {role} of {label}, this login "
+            "cannot deploy bots; ask an administrator of the workspace for the developer role"
+        )
 
 
 def _say_what_changed(target: _Target, workspace: Workspace, before: ConfigFile, env: Env) -> None:
@@ -284,10 +299,16 @@ async def run_logout(options: LogoutOptions, opts: GlobalOptions, env: Env) -> R
     removed: dict[str, Profile] = {}
     tokens: dict[str, str | None] = {}
     left: dict[str, str] = {}
+    revoked: Any = None
     after: str | None = None
     if env.config.exists():
         if options.all and not await _may_log_out_all(opts, env):
             return Result({"removed": [], "left": []}, "Nothing was removed.", ExitStatus.FAILURE)
+        if options.revoke:  # server-side first: nothing is logged out while the token works
+            from bpshell.pats import revoke_before_logout
+
+            names = _logout_names(options, opts, env.config.load())
+            revoked = await revoke_before_logout(env, names, yes=opts.confirm)
         async with unit(env) as change:
             active = change.config.active()
             for name in _logout_names(options, opts, change.config):
@@ -325,6 +346,8 @@ async def run_logout(options: LogoutOptions, opts: GlobalOptions, env: Env) -> R
         ],
         "left": [{"profile": owner(u), "keyringUser": u} for u in left],
     }
+    if options.revoke:
+        data["revoked"] = revoked
     status = ExitStatus.FAILURE if left else ExitStatus.OK
     return Result(data, "\n".join(lines), status)
 
@@ -351,12 +374,14 @@ def _logout_line(name: str, profile: Profile, token_left: bool) -> str:
     label = workspace_label(profile.workspaceName, profile.workspaceId)
     if token_left:
         return (
-            f'Logged out of profile "{clean(name)}" ({label}): removed its workspace ID and '
+            f'Logged out of profile "{clean(name)}", workspace {label}: '
+            "removed its workspace ID and "
             "API URL; its token is still in the keyring"
         )
     where = "config.json" if profile.token is not None else "the keyring"
     return (
-        f'Logged out of profile "{clean(name)}" ({label}): removed its token from {where}, '
+        f'Logged out of profile "{clean(name)}", workspace {label}: '
+        f"removed its token from {where}, "
         "its workspace ID and API URL"
     )
 

@@ -50,9 +50,10 @@ def table_row(cells: Sequence[str], widths: Sequence[int]) -> str:
     return "  ".join(padded + [clean(c) for c in cells[len(widths) :]]).rstrip()
 
 
-def to_json(data: Any) -> str:
-    """The JSON written on stdout."""
-    return _inert(json.dumps(data, indent=2, ensure_ascii=False))
+def to_json(data: Any, *, compact: bool = False) -> str:
+    """The JSON written on stdout: indented for a one-shot run, which prints one document;
+    ``compact`` on one line, for the shell, which prints one per command (JSON Lines)."""
+    return _inert(json.dumps(data, indent=None if compact else 2, ensure_ascii=False))
 
 
 def _inert(text: str) -> str:

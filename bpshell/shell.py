@@ -12,7 +12,12 @@ prompt_toolkit owns SIGINT (it restores our handler afterwards) and Ctrl-C clear
 
 Script mode (``-c``, or stdin not a terminal) runs the commands in order with no decoration,
 stops at the first failure with its status (``--keep-going``: runs everything and ends with
-the last failure's status), and never imports prompt_toolkit.
+the status of the last command that failed), and never imports prompt_toolkit. Its errors
+say where they happened: ``line 3:`` (stdin), ``command 2:`` (``-c`` with several commands).
+
+The shell speaks its own language: errors name commands without ``bp`` and give the shell's
+advice (:func:`bpshell.commands.for_shell`), commands run with ``in_shell`` set so that they
+can do the same, and ``--json`` prints one document a line (JSON Lines).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
@@ -30,20 +36,55 @@ from typing import Any, TextIO
 
 import anyio
 
-from bpshell.cli import execute, report
-from bpshell.commands import GlobalOptions, Invocation, env_globals, parse, usage_text
+from bpshell.cli import execute
+from bpshell.commands import (
+    Command,
+    GlobalOptions,
+    Invocation,
+    Run,
+    env_globals,
+    for_shell,
+    parse,
+    usage_text,
+    version_data,
+    version_text,
+)
 from bpshell.env import Env
-from bpshell.errors import ExitStatus, UsageError
+from bpshell.errors import BpError, ExitStatus, UsageError
 from bpshell.lines import split_commands
-from bpshell.render import Result
+from bpshell.render import Result, error_json, error_line, to_json
 
 INTERRUPTED = int(ExitStatus.INTERRUPTED)
 BUILTINS_HELP = """
 
 Shell builtins:
-  help [COMMAND]  show help (for one command)
+  help [COMMAND]  show help (for one command, or a topic: help exit-codes)
   clear           clear the screen (also Ctrl-L)
   exit, quit      leave the shell (also Ctrl-D)"""
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a command of a script is: its line of stdin (None for ``-c``), and which of the
+    ``count`` commands of that line (or of the ``-c`` text) it is, from 1 (0: the text did
+    not split into commands)."""
+
+    line: int | None
+    command: int
+    count: int
+
+    @property
+    def label(self) -> str:
+        """``line 3``, ``line 3, command 2``, ``command 2``; empty for a lone ``-c`` command."""
+        parts = [f"line {self.line}"] if self.line is not None else []
+        if self.count > 1:
+            parts.append(f"command {self.command}")
+        return ", ".join(parts)
+
+    def fields(self) -> dict[str, int]:
+        """The same for a JSON error: ``line`` (stdin scripts) and ``command``."""
+        found = {"line": self.line} if self.line is not None else {}
+        return {**found, "command": self.command} if self.command else found
 
 
 @dataclass
@@ -67,48 +108,74 @@ class LineRunner:
         if self._scope is not None:
             self._scope.cancel()
 
-    async def run_text(self, text: str, *, keep_going: bool = True) -> int:
-        """Run every command of ``text``; the status of the last one run (130 stops the rest)."""
+    async def run_text(
+        self, text: str, *, keep_going: bool = True, line: int | None = None, script: bool = False
+    ) -> int:
+        """Run every command of ``text``: 0, or the status of the last one that failed (the
+        first failure stops the rest unless ``keep_going``; 130 always does). A ``script``
+        names the :class:`Place` of each error: ``line`` of stdin, or the -c command."""
         try:
             commands = split_commands(text)
         except UsageError as error:
-            self._report(error, [])
+            self._report(error, self._json(), Place(line, 0, 0) if script else None)
             return int(error.exit_status)
-        status = 0
-        for words in commands:
-            status = await self.run_words(words)
-            if self.finished or status == INTERRUPTED or (status and not keep_going):
+        failed = 0
+        for number, words in enumerate(commands, 1):
+            place = Place(line, number, len(commands)) if script else None
+            status = await self.run_words(words, place)
+            if status == INTERRUPTED:
+                return status
+            failed = status or failed
+            if self.finished or (status and not keep_going):
                 break
-        return status
+        return failed
 
-    async def run_words(self, words: list[str]) -> int:
+    async def run_words(self, words: list[str], place: Place | None = None) -> int:
         """Run one command (or builtin) given as words; its exit status."""
         if words[:1] == ["bp"] and len(words) > 1:
             words = words[1:]
-        builtin = _BUILTINS.get(words[0])
-        if builtin is not None:
-            return builtin(self, words[1:])
         try:
+            builtin = _BUILTINS.get(words[0])
+            if builtin is not None:
+                return builtin(self, words[1:])
             invocation = parse(words, self.environ)
+            if invocation.command is not None and invocation.command.path == ("shell",):
+                raise UsageError("already in the shell", "run its commands directly")
+            if invocation.version:
+                data = invocation.globals.json
+                self.env.out(to_json(version_data(), compact=True) if data else version_text())
+                return 0
+            if invocation.command is None or invocation.help_for is not None:
+                self.env.out(usage_text(invocation.help_for or ()))
+                return 0
         except UsageError as error:
-            self._report(error, words)
+            self._report(error, self._json(words), place)
             return int(error.exit_status)
-        if invocation.version:
-            from bpshell import __version__
-
-            self.env.out(f"bpshell {__version__}")
-            return 0
-        if invocation.command is None or invocation.help_for is not None:
-            self.env.out(usage_text(invocation.help_for or ()))
-            return 0
-        if invocation.command.path == ("shell",):
-            nested = UsageError("already in the shell", "run its commands directly")
-            self._report(nested, words)
-            return int(nested.exit_status)
-        status = await self._execute(invocation)
+        command = invocation.command
+        shell_run = replace(command, run=self._in_shell(command, place))
+        globals_ = replace(invocation.globals, in_shell=True)
+        status = await self._execute(replace(invocation, command=shell_run, globals=globals_))
         if self.after is not None:
-            await self.after(invocation.command.path, status)
+            await self.after(command.path, status)
         return status
+
+    def _in_shell(self, command: Command, place: Place | None) -> Run:
+        """``command``'s run, its errors reported the shell's way (at ``place``) and its JSON
+        on one line: one-shot ``bp`` prints one document, a session one per command."""
+        run = command.run
+
+        async def in_shell(options: Any, opts: GlobalOptions, env: Env) -> Result:
+            try:
+                result = await run(options, opts, env)
+            except BpError as error:
+                self._report(error, opts.json, place)
+                return Result(None, "", error.exit_status)
+            if not opts.json or result.data is None:
+                return result
+            env.out(to_json(result.data, compact=True))
+            return Result(None, "", result.status)
+
+        return in_shell
 
     async def _execute(self, invocation: Invocation) -> int:
         opts = invocation.globals
@@ -129,9 +196,23 @@ class LineRunner:
             self.env.err("Cancelled.")
         return status
 
-    def _report(self, error: UsageError, words: list[str]) -> None:
-        json_mode = "--json" in words or env_globals(self.environ).json
-        report(error, json_mode, self.env.stderr.write)
+    def _json(self, words: list[str] | None = None) -> bool:
+        """Whether a line that did not parse asked for JSON."""
+        return "--json" in (words or []) or env_globals(self.environ).json
+
+    def _report(self, error: BpError, json_mode: bool, place: Place | None) -> None:
+        """One line on stderr: ``error`` in the shell's words, with where it happened."""
+        said = BpError(for_shell(error.message), for_shell(error.hint) if error.hint else None)
+        said.kind = error.kind
+        if json_mode:
+            body = json.loads(error_json(said))
+            body["error"].update(place.fields() if place else {})
+            line = to_json(body, compact=True)
+        else:
+            line = error_line(said)
+            if place is not None and place.label:
+                line = f"{place.label}: {line}"
+        self.env.stderr.write(line + "\n")
 
 
 def _home(opts: GlobalOptions, default: Path) -> Path:
@@ -139,15 +220,14 @@ def _home(opts: GlobalOptions, default: Path) -> Path:
 
 
 def _help(runner: LineRunner, words: list[str]) -> int:
-    text = usage_text(tuple(words))
+    text = usage_text(tuple(words))  # UsageError for a word that is no command or topic
     runner.env.out(text + (BUILTINS_HELP if not words else ""))
     return 0
 
 
 def _exit(runner: LineRunner, words: list[str]) -> int:
     if words:
-        runner.env.err("exit takes no arguments")
-        return int(ExitStatus.USAGE)
+        raise UsageError("exit takes no arguments")
     runner.finished = True
     return 0
 
@@ -187,18 +267,22 @@ def sigint_cancels(runner: LineRunner, *, stop_when_idle: bool) -> Iterator[None
         signal.signal(signal.SIGINT, previous)
 
 
-async def run_script(runner: LineRunner, texts: Iterable[str], *, keep_going: bool) -> int:
-    """Run ``texts`` in order; see the module docstring for the exit status."""
+async def run_script(
+    runner: LineRunner, texts: Iterable[str], *, keep_going: bool, numbered: bool
+) -> int:
+    """Run ``texts`` in order (lines of stdin when ``numbered``, so that errors name them);
+    see the module docstring for the exit status."""
     failed = 0
     try:
         with sigint_cancels(runner, stop_when_idle=True):
-            for text in texts:
-                status = await runner.run_text(text, keep_going=keep_going)
-                if runner.finished:
-                    break
+            for number, text in enumerate(texts, 1):
+                line = number if numbered else None
+                status = await runner.run_text(text, keep_going=keep_going, line=line, script=True)
                 if status == INTERRUPTED or (status and not keep_going):
                     return status
                 failed = status or failed
+                if runner.finished:
+                    break
     except KeyboardInterrupt:
         runner.env.err("Interrupted.")
         return INTERRUPTED
@@ -261,9 +345,13 @@ async def run_shell(options: Any, opts: GlobalOptions, env: Env) -> Result:
         stack.push_async_callback(session.aclose)
         runner = LineRunner(session, environ)
         if options.command is not None:
-            status = await run_script(runner, [options.command], keep_going=options.keep_going)
+            status = await run_script(
+                runner, [options.command], keep_going=options.keep_going, numbered=False
+            )
         elif from_stdin:
-            status = await run_script(runner, _lines(script), keep_going=options.keep_going)
+            status = await run_script(
+                runner, _lines(script), keep_going=options.keep_going, numbered=True
+            )
         else:
             from bpshell.repl import run_repl
 

@@ -192,9 +192,15 @@ def bp(home: Path) -> Bp:
     return Bp(home)
 
 
+def _proxy(name: str) -> bool:
+    """The machine's proxy variables: a test's loopback sandbox is never behind them (the
+    network tests set their own)."""
+    return name.lower() in {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+
+
 def process_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """A child environment: no inherited BP_* variables, no real keyring unless given."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BP_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BP_") and not _proxy(k)}
     env.update(
         BP_BOTPRESS_HOME=str(home),
         PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",

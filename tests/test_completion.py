@@ -100,6 +100,7 @@ def test_flags(line: str, expected: set[str]) -> None:
 def test_flags_are_offered_when_no_argument_is_expected() -> None:
     assert texts("logout ") == {
         "--all",
+        "--revoke",
         "--json",
         "--verbose",
         "--confirm",

@@ -182,10 +182,10 @@ def test_env_reminds_on_a_terminal(logged_in: Bp) -> None:
     ("words", "environ", "code", "err"),
     [
         (
-            ("env", "--shell", "zsh"),
+            ("env", "--shell", "csh"),
             {},
             2,
-            "Invalid value zsh for --shell: expected one of sh, fish, powershell\n",
+            "Invalid value csh for --shell: expected one of sh, fish, powershell, bash, zsh\n",
         ),
         (
             ("env", "extra"),

@@ -153,7 +153,9 @@ def expected(case: Case, command: str, url: str, other: str) -> tuple[int, str, 
 def _active_out(url: str, authenticated: str) -> str:
     return (
         f"Workspace: acme (ws_acme)\nAPI URL: {url}\n"
-        f"Authenticated: {authenticated}\nProfile: default\n"
+        f"Authenticated: {authenticated}\n"
+        + ("Role: owner\n" if authenticated == "Yes" else "")
+        + "Profile: default\n"
     )
 
 

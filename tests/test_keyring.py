@@ -95,7 +95,7 @@ def test_login_stores_the_token_in_the_keyring_not_the_file(
     result = login(home, secret_service, sandbox, name, ALICE_TOKEN)
     assert (result.code, result.err) == (0, "")
     assert result.out == (
-        f'Logged in to workspace acme (ws_acme) as alice@example.com — profile "{name}"\n'
+        f'Logged in to workspace acme (ws_acme) as alice@example.com (owner) — profile "{name}"\n'
     )
     assert stored(home, secret_service, name) == {name: ALICE_TOKEN}
     text = (home / "config.json").read_text()
@@ -150,7 +150,7 @@ def test_logout_and_rm_remove_the_keyring_entry(
     left = "|".join(sorted((first, second)))
     assert (out.code, out.err) == (0, f"No active profile; choose one: bp profiles use {left}\n")
     assert out.out == (
-        f'Logged out of profile "{third}" (ws_acme): removed its token from the keyring, '
+        f'Logged out of profile "{third}", workspace ws_acme: removed its token from the keyring, '
         "its workspace ID and API URL\n"
     )
     removed = run(home, secret_service, "profiles", "rm", second, "-y")
@@ -212,7 +212,7 @@ def test_without_a_keyring_backend_the_token_goes_to_the_file(
     )
     assert (result.code, result.err) == (0, FILE_WARNING)
     assert result.out == (
-        'Logged in to workspace acme (ws_acme) as alice@example.com — profile "default"\n'
+        'Logged in to workspace acme (ws_acme) as alice@example.com (owner) — profile "default"\n'
     )
     saved = json.loads((home / "config.json").read_text())["profiles"]["default"]
     assert saved == {
@@ -225,7 +225,8 @@ def test_without_a_keyring_backend_the_token_goes_to_the_file(
     out = bp_process(home, "logout", env={"PYTHON_KEYRING_BACKEND": FAIL_BACKEND})
     assert (out.code, out.err) == (0, "")
     assert out.out == (
-        'Logged out of profile "default" (acme (ws_acme)): removed its token from config.json, '
+        'Logged out of profile "default", workspace acme (ws_acme): '
+        "removed its token from config.json, "
         "its workspace ID and API URL\n"
     )
 

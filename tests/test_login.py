@@ -19,7 +19,9 @@ HINT = (
     "hint: --token - (reads stdin) or BP_TOKEN keeps the token out of shell history "
     "and the process list\n"
 )
-ALICE_ACME = 'Logged in to workspace acme (ws_acme) as alice@example.com — profile "default"\n'
+ALICE_ACME = (
+    'Logged in to workspace acme (ws_acme) as alice@example.com (owner) — profile "default"\n'
+)
 
 
 def login(bp: Bp, sandbox: Sandbox, *extra: str, token: str = ALICE_TOKEN, **kw: Any) -> Outcome:
@@ -60,9 +62,10 @@ def test_login_with_token_on_stdin_saves_and_activates(bp: Bp, sandbox: Sandbox)
 
 
 def test_login_verifies_token_and_workspace_at_the_same_time(bp: Bp, sandbox: Sandbox) -> None:
+    """Account, workspace and the caller's role: one round trip of wall time."""
     sandbox.set_latency(300)
     assert login(bp, sandbox, "--workspaceId", "ws_acme", "-y").code == 0
-    assert sandbox.stats.max_in_flight == 2
+    assert sandbox.stats.max_in_flight == 3
 
 
 @pytest.mark.parametrize(
@@ -109,6 +112,7 @@ def test_login_json_result(bp: Bp, sandbox: Sandbox) -> None:
         "workspaceName": "Globex Corp",
         "apiUrl": sandbox.url,
         "account": "alice@example.com",
+        "role": "administrator",
         "tokenStorage": "keyring",
     }
 
@@ -125,7 +129,8 @@ def test_flags_win_over_bp_variables(bp: Bp, sandbox: Sandbox) -> None:
     result = login(bp, sandbox, "--workspaceId", "ws_globex", "-y", env=environ)
     assert (result.code, result.err) == (0, "")
     assert result.out == (
-        'Logged in to workspace Globex Corp (ws_globex) as alice@example.com — profile "default"\n'
+        "Logged in to workspace Globex Corp (ws_globex) as "
+        'alice@example.com (administrator) — profile "default"\n'
     )
     assert bp.config()["profiles"] == {"default": profile(sandbox.url, "ws_globex", "Globex Corp")}
     assert entries(bp) == {"default": ALICE_TOKEN}
@@ -136,7 +141,7 @@ def test_bp_variables_fill_every_missing_value(bp: Bp, sandbox: Sandbox) -> None
     result = bp("login", "-p", "ci", env=environ)
     assert (result.code, result.err) == (0, "")
     assert result.out == (
-        'Logged in to workspace initech (ws_initech) as bob@example.com — profile "ci"\n'
+        'Logged in to workspace initech (ws_initech) as bob@example.com (owner) — profile "ci"\n'
     )
     assert bp.config() == {
         "version": 1,
@@ -176,7 +181,8 @@ def test_relogin_with_new_workspace_reuses_stored_token(bp: Bp, sandbox: Sandbox
         "bp login -p NAME keeps a login per profile\n",
     )
     assert result.out == (
-        'Logged in to workspace Globex Corp (ws_globex) as alice@example.com — profile "default"\n'
+        "Logged in to workspace Globex Corp (ws_globex) as "
+        'alice@example.com (administrator) — profile "default"\n'
     )
     assert bp.config()["profiles"]["default"] == profile(sandbox.url, "ws_globex", "Globex Corp")
     assert entries(bp) == {"default": ALICE_TOKEN}
@@ -209,7 +215,7 @@ def test_named_profile_is_written_and_made_active(bp: Bp, sandbox: Sandbox) -> N
         'Active profile is now "bob" (was "default"); switch back with: bp profiles use default\n',
     )
     assert result.out == (
-        'Logged in to workspace initech (ws_initech) as bob@example.com — profile "bob"\n'
+        'Logged in to workspace initech (ws_initech) as bob@example.com (owner) — profile "bob"\n'
     )
     assert bp.config() == {
         "version": 1,
@@ -240,7 +246,8 @@ def test_declined_overwrite_of_an_existing_profile_writes_nothing(bp: Bp, sandbo
 
 
 OTHER_ACCOUNT = (
-    '"Profile "prod" holds a login of another account (acme (ws_acme)). Replace it with '
+    '"Profile "prod" holds a login of another account, on '
+    "workspace acme (ws_acme). Replace it with "
     "bob@example.com's?\""
 )
 
@@ -263,7 +270,7 @@ def test_overwrite_with_another_account(
     )  # fmt: skip
     assert result.code == 0, result.err
     assert result.out == (
-        'Logged in to workspace initech (ws_initech) as bob@example.com — profile "prod"\n'
+        'Logged in to workspace initech (ws_initech) as bob@example.com (owner) — profile "prod"\n'
     )
     assert bp.config()["profiles"] == {"prod": profile(sandbox.url, "ws_initech", "initech")}
     assert entries(bp) == {"prod": BOB_TOKEN}
@@ -297,7 +304,8 @@ def test_a_login_of_the_same_account_asks_nothing(
     )  # fmt: skip
     assert result.code == 0, result.err
     assert result.out == (
-        'Logged in to workspace Globex Corp (ws_globex) as alice@example.com — profile "prod"\n'
+        "Logged in to workspace Globex Corp (ws_globex) as "
+        'alice@example.com (administrator) — profile "prod"\n'
     )
     assert result.err.endswith(
         'note: profile "prod" was on workspace acme (ws_acme); '
@@ -315,7 +323,8 @@ def test_interactive_login_asks_hidden_token_and_picks_workspace(bp: Bp, sandbox
     )
     assert (result.code, result.err) == (0, f"Create a Personal Access Token at {TOKENS_PAGE}\n")
     assert result.out == (
-        'Logged in to workspace Globex Corp (ws_globex) as alice@example.com — profile "default"\n'
+        "Logged in to workspace Globex Corp (ws_globex) as "
+        'alice@example.com (administrator) — profile "default"\n'
     )
     assert bp.browsed == [TOKENS_PAGE]
     assert bp.config()["profiles"]["default"] == profile(sandbox.url, "ws_globex", "Globex Corp")
@@ -353,7 +362,8 @@ def test_interactive_login_without_browser_prints_the_token_page(bp: Bp, sandbox
     )
     assert (result.code, result.out) == (
         0,
-        'Logged in to workspace initech (ws_initech) as bob@example.com — profile "default"\n',
+        "Logged in to workspace initech (ws_initech) as "
+        'bob@example.com (owner) — profile "default"\n',
     )
     assert result.err == (
         f"Create a Personal Access Token at {TOKENS_PAGE}\n"
@@ -643,58 +653,58 @@ FAILURES: list[Any] = [
     pytest.param(
         {"operation": "getAccount", "kind": "status", "status": 500},
         "{url} failed (500 Internal: Injected fault: status 500). Try again later\n",
-        {"getAccount": 3, "getWorkspace": 1},
+        {"getAccount": 3, "getWorkspace": 1, "getWorkspaceMember": 1},
         id="500-after-retries",
     ),
     pytest.param(
         {"operation": "*", "kind": "status", "status": 503, "retry_after": 0},
         "{url} failed (503 Unknown: Injected fault: status 503). Try again later\n",
-        {"getAccount": 3, "getWorkspace": 3},
+        {"getAccount": 3, "getWorkspace": 3, "getWorkspaceMember": 3},
         id="503-after-retries",
     ),
     pytest.param(
         {"operation": "getWorkspace", "kind": "status", "status": 429, "retry_after": 0.1},
         "{url} is rate limiting requests; try again in 0.1 s\n",
-        {"getAccount": 1, "getWorkspace": 3},
+        {"getAccount": 1, "getWorkspace": 6, "getWorkspaceMember": 1},  # RATE_LIMITED_TRIES
         id="429-persistent",
     ),
     pytest.param(
         {"operation": "getAccount", "kind": "status", "status": 429, "retry_after": 60},
         "{url} is rate limiting requests; try again in 60 s\n",
-        {"getAccount": 1, "getWorkspace": 1},
+        {"getAccount": 1, "getWorkspace": 1, "getWorkspaceMember": 1},
         id="429-asks-too-long-a-wait",
     ),
     pytest.param(
         {"operation": "getAccount", "kind": "malformed_json"},
         "Unexpected answer from {url} (body: Invalid JSON: EOF while parsing a value at line 1 "
         "column 88). Check the API URL; the server does not behave like Botpress Cloud\n",
-        {"getAccount": 1, "getWorkspace": 1},
+        {"getAccount": 1, "getWorkspace": 1, "getWorkspaceMember": 1},
         id="malformed-json",
     ),
     pytest.param(
         {"operation": "getWorkspace", "kind": "wrong_content_type"},
         "{url} answered with text/html; charset=utf-8, not JSON. Check the API URL\n",
-        {"getAccount": 1, "getWorkspace": 1},
+        {"getAccount": 1, "getWorkspace": 1, "getWorkspaceMember": 1},
         id="wrong-content-type",
     ),
     pytest.param(
         {"operation": "getAccount", "kind": "schema_mismatch"},
         "Unexpected answer from {url} (account: Field required). "
         "Check the API URL; the server does not behave like Botpress Cloud\n",
-        {"getAccount": 1, "getWorkspace": 1},
+        {"getAccount": 1, "getWorkspace": 1, "getWorkspaceMember": 1},
         id="schema-mismatch",
     ),
     pytest.param(
         {"operation": "getWorkspace", "kind": "schema_mismatch"},
         "Unexpected answer from {url} (id: Field required). "
         "Check the API URL; the server does not behave like Botpress Cloud\n",
-        {"getAccount": 1, "getWorkspace": 1},
+        {"getAccount": 1, "getWorkspace": 1, "getWorkspaceMember": 1},
         id="schema-mismatch-workspace",
     ),
     pytest.param(
         {"operation": "getAccount", "kind": "reset"},
         "The connection to {url} broke (connection reset). Try again\n",
-        {"getAccount": 1, "getWorkspace": 1},
+        {"getAccount": 1, "getWorkspace": 1, "getWorkspaceMember": 1},
         id="connection-reset",
     ),
 ]
@@ -728,7 +738,7 @@ def test_one_transient_failure_is_retried_and_login_succeeds(
     result = login(bp, sandbox, "--workspaceId", "ws_acme", "-y")
     assert (result.code, result.out, result.err) == (0, ALICE_ACME, "")
     assert bp.config() == acme_default(sandbox.url)
-    assert sandbox.stats.requests == {"getAccount": 2, "getWorkspace": 1}
+    assert sandbox.stats.requests == {"getAccount": 2, "getWorkspace": 1, "getWorkspaceMember": 1}
     statuses = [r.status for r in sandbox.stats.received if r.operation == "getAccount"]
     assert statuses == [fault["status"], 200]
 
@@ -849,7 +859,8 @@ def test_bp_profile_names_the_profile_to_write_without_asking(bp: Bp, sandbox: S
         'Active profile is now "ci" (was "other"); switch back with: bp profiles use other\n',
     )
     assert result.out == (
-        'Logged in to workspace Globex Corp (ws_globex) as alice@example.com — profile "ci"\n'
+        "Logged in to workspace Globex Corp (ws_globex) as "
+        'alice@example.com (administrator) — profile "ci"\n'
     )
     assert bp.config()["activeProfile"] == "ci"
     assert bp.config()["profiles"]["ci"]["workspaceId"] == "ws_globex"

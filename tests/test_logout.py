@@ -40,11 +40,12 @@ def two_profiles(bp: Bp) -> None:
 
 
 DEFAULT_LINE = (
-    'Logged out of profile "default" (acme (ws_acme)): removed its token from the keyring, '
+    'Logged out of profile "default", workspace acme (ws_acme): '
+    "removed its token from the keyring, "
     "its workspace ID and API URL\n"
 )
 CI_LINE = (
-    'Logged out of profile "ci" (ws_initech): removed its token from config.json, '
+    'Logged out of profile "ci", workspace ws_initech: removed its token from config.json, '
     "its workspace ID and API URL\n"
 )
 CI_LEFT = {"ci": {"apiUrl": URL, "workspaceId": "ws_initech", "token": BOB_TOKEN}}
@@ -203,7 +204,7 @@ def test_logout_when_the_keyring_fails_says_so_and_exits_1(home: Path) -> None:
     result = bp("logout")
     assert (result.code, result.out) == (
         1,
-        'Logged out of profile "default" (ws_acme): removed its workspace ID and API URL; '
+        'Logged out of profile "default", workspace ws_acme: removed its workspace ID and API URL; '
         "its token is still in the keyring\n",
     )
     assert result.err == (

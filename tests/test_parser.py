@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bpshell.commands import (
+    EnvOptions,
     GlobalOptions,
     ListOptions,
     LoginOptions,
@@ -136,6 +137,9 @@ G = GlobalOptions()
             GlobalOptions(json=True),
         ),
         (("profiles", "use"), {}, "profiles use", NameOptions(), G),
+        (("env", "--shell", "bash"), {}, "env", EnvOptions(shell="sh"), G),
+        (("env", "--shell=zsh"), {}, "env", EnvOptions(shell="sh"), G),
+        (("env", "--shell", "fish"), {}, "env", EnvOptions(shell="fish"), G),
         (
             ("profiles", "get", "--displayToken", "prod"),
             {},
@@ -213,6 +217,32 @@ def test_parse(
             "choose one of: list, active, use, get, rm, rename, import",
         ),
         (
+            ("profiles", "lst"),
+            "unknown command 'bp profiles lst'",
+            "did you mean 'bp profiles list'?",
+        ),
+        (
+            ("profiles", "renme"),
+            "unknown command 'bp profiles renme'",
+            "did you mean 'bp profiles rename'?",
+        ),
+        (
+            ("workspaces", "lis"),
+            "unknown command 'bp workspaces lis'",
+            "did you mean 'bp workspaces list'?",
+        ),
+        (("hlep",), "unknown command 'hlep'", "did you mean 'bp help'?"),
+        (
+            ("completion",),
+            "'bp completion' needs a shell: bash, zsh or fish",
+            "usage: bp completion SHELL",
+        ),
+        (
+            ("env", "--shell", "csh"),
+            "invalid value csh for --shell: expected one of sh, fish, powershell, bash, zsh",
+            None,
+        ),
+        (
             ("profiles", "list", "extra"),
             "'bp profiles list' takes no arguments, got extra",
             "Run: bp profiles list --help",
@@ -263,6 +293,12 @@ def test_parse_errors(words: tuple[str, ...], message: str, hint: str | None) ->
         (("--help", "login"), ("login",)),
         (("profiles", "ls", "-h"), ("profiles", "list")),
         (("-p", "x", "profiles", "rename", "--help"), ("profiles", "rename")),
+        (("help",), ()),
+        (("help", "login"), ("login",)),
+        (("help", "profiles"), ("profiles",)),
+        (("help", "profiles", "ls"), ("profiles", "ls")),
+        (("-p", "x", "help", "exit-codes"), ("exit-codes",)),
+        (("help", "bogus"), ("bogus",)),
     ],
 )
 def test_help_is_parsed_not_run(words: tuple[str, ...], help_for: tuple[str, ...] | None) -> None:
@@ -283,6 +319,20 @@ def test_version(bp: Bp) -> None:
     assert bp("--version").err == ""
 
 
+@pytest.mark.parametrize("words", [("--version", "--json"), ("--json", "--version")])
+def test_version_as_json(bp: Bp, words: tuple[str, ...]) -> None:
+    from bpshell import __version__
+
+    result = bp(*words)
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    assert (result.code, result.err) == (0, "")
+    assert result.out == f'{{\n  "version": "{__version__}",\n  "python": "{python}"\n}}\n'
+    assert bp("--version", env={"BP_JSON": "1"}).json() == {
+        "version": __version__,
+        "python": python,
+    }
+
+
 LOGIN_HELP = """\
 Log in with a Personal Access Token and a workspace.
 
@@ -295,6 +345,16 @@ Flags:
   --apiUrl, --api-url URL                API URL
   --insecure-storage, --insecureStorage  store the token in config.json, not the keyring
   --no-browser, --noBrowser              print the token page URL
+
+Where each value comes from (the first one given wins):
+  profile    -p NAME, BP_PROFILE, the active profile, "default"
+  token      --token, BP_TOKEN, the profile's stored token (same API URL), asked for
+  workspace  --workspaceId, BP_WORKSPACE_ID, asked for (with no terminal or -y: the
+             profile's)
+  API URL    --apiUrl, BP_API_URL, the profile's, https://api.botpress.cloud
+With no terminal, or with -y, nothing is asked: give the token (--token - reads it from
+stdin, and keeps it out of the process list) and the workspace ID.
+See 'bp help environment' for every variable bp reads.
 
 Global flags:
   --json                               print only JSON on stdout
@@ -312,7 +372,8 @@ Examples:
 
 
 @pytest.mark.parametrize(
-    "words", [("login", "--help"), ("--help", "login"), ("login", "-h", "--frob")]
+    "words",
+    [("login", "--help"), ("--help", "login"), ("login", "-h", "--frob"), ("help", "login")],
 )
 def test_command_help(bp: Bp, words: tuple[str, ...]) -> None:
     result = bp(*words)
@@ -320,7 +381,7 @@ def test_command_help(bp: Bp, words: tuple[str, ...]) -> None:
     assert not bp.home.exists()
 
 
-@pytest.mark.parametrize("words", [(), ("--help",), ("-h",)])
+@pytest.mark.parametrize("words", [(), ("--help",), ("-h",), ("help",)])
 def test_overview_lists_every_command(bp: Bp, words: tuple[str, ...]) -> None:
     result = bp(*words)
     assert (result.code, result.err) == (0, "")
@@ -341,9 +402,14 @@ def test_overview_lists_every_command(bp: Bp, words: tuple[str, ...]) -> None:
         "  profiles rm      remove a profile and its token",
         "  profiles rename  rename a profile",
         "  --version                            print the version",
+        "  environment      the environment variables bp reads",
+        "  exit-codes       what each exit status means",
     ):
         assert line in lines
-    assert lines[-1] == "Run 'bp COMMAND --help' for more about a command."
+    assert lines[-2:] == [
+        "Run 'bp help COMMAND' (or 'bp COMMAND --help') for more about a command,",
+        "'bp help TOPIC' for a topic.",
+    ]
 
 
 @pytest.mark.parametrize(

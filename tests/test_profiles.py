@@ -297,9 +297,10 @@ def test_active_four_lines(bp: Bp, sandbox: Sandbox) -> None:
     result = bp("profiles", "active")
     assert (result.code, result.err) == (0, "")
     assert result.out == (
-        f"Workspace: acme (ws_acme)\nAPI URL: {sandbox.url}\nAuthenticated: Yes\nProfile: default\n"
+        f"Workspace: acme (ws_acme)\nAPI URL: {sandbox.url}\nAuthenticated: Yes\nRole: owner\n"
+        "Profile: default\n"
     )
-    assert sandbox.stats.requests == {"getAccount": 1, "getWorkspace": 1}
+    assert sandbox.stats.requests == {"getAccount": 1, "getWorkspace": 1, "getWorkspaceMember": 1}
 
 
 def test_active_json(bp: Bp, sandbox: Sandbox) -> None:
@@ -313,7 +314,10 @@ def test_active_json(bp: Bp, sandbox: Sandbox) -> None:
         "apiUrl": sandbox.url,
         "account": "alice@example.com",
         "authenticated": True,
+        "role": "owner",
         "status": "ok",
+        "tokenCreatedAt": None,
+        "tokenAgeDays": None,
         "error": None,
         "errorType": None,
         "sources": {
@@ -364,6 +368,7 @@ def test_active_shows_where_bp_variables_took_over(bp: Bp, sandbox: Sandbox) -> 
         "Workspace: initech (ws_initech) (from BP_WORKSPACE_ID)\n"
         f"API URL: {sandbox.url} (from BP_API_URL)\n"
         "Authenticated: Yes\n"
+        "Role: owner\n"
         "Profile: default\n"
         "Token: bp_pat_…0002 (from BP_TOKEN)\n"
     )
@@ -384,6 +389,7 @@ def test_active_from_bp_variables_alone(bp: Bp, sandbox: Sandbox) -> None:
         "Workspace: Globex Corp (ws_globex) (from BP_WORKSPACE_ID)\n"
         f"API URL: {sandbox.url} (from BP_API_URL)\n"
         "Authenticated: Yes\n"
+        "Role: administrator\n"
         "Profile: (none)\n"
         "Token: bp_pat_…0001 (from BP_TOKEN)\n"
     )
@@ -406,7 +412,8 @@ def test_active_of_a_named_profile_does_not_switch(
     result = bp(*words, env=environ)
     assert (result.code, result.err) == (0, "")
     assert result.out == (
-        f"Workspace: initech (ws_initech)\nAPI URL: {sandbox.url}\nAuthenticated: Yes\n{line}\n"
+        f"Workspace: initech (ws_initech)\nAPI URL: {sandbox.url}\nAuthenticated: Yes\n"
+        f"Role: owner\n{line}\n"
     )
     assert bp.config_bytes() == before
 
@@ -445,7 +452,7 @@ def test_active_display_token(bp: Bp, sandbox: Sandbox) -> None:
     result = bp("profiles", "active", "--displayToken")
     assert (result.code, result.err) == (0, "")
     assert result.out == (
-        f"Workspace: acme (ws_acme)\nAPI URL: {sandbox.url}\nAuthenticated: Yes\n"
+        f"Workspace: acme (ws_acme)\nAPI URL: {sandbox.url}\nAuthenticated: Yes\nRole: owner\n"
         f"Profile: default\nToken: {ALICE_TOKEN} (from keyring)\n"
     )
 
@@ -458,7 +465,7 @@ def test_use_switches_offline(bp: Bp, sandbox: Sandbox) -> None:
     result = bp("profiles", "use", "prod")
     assert (result.code, result.out, result.err) == (
         0,
-        'Active profile is now "prod" (initech (ws_initech))\n',
+        'Active profile is now "prod", workspace initech (ws_initech)\n',
         "",
     )
     assert bp.config()["activeProfile"] == "prod"
@@ -523,7 +530,7 @@ def test_use_picker_when_interactive(bp: Bp, sandbox: Sandbox) -> None:
     result = bp("profiles", "use", interactive=True, answers=[pick])
     assert (result.code, result.out, result.err) == (
         0,
-        'Active profile is now "ci" (ws_globex)\n',
+        'Active profile is now "ci", workspace ws_globex\n',
         "",
     )
     assert offered == [
@@ -784,7 +791,8 @@ def test_rm_without_a_terminal_or_y_removes_nothing(bp: Bp, sandbox: Sandbox) ->
     result = bp("profiles", "rm", "prod")
     assert (result.code, result.out) == (2, "")
     assert result.err == (
-        '"Remove profile "prod" (initech (ws_initech)) and its token?" needs an answer, and '
+        '"Remove profile "prod", workspace initech (ws_initech), and '
+        'its token?" needs an answer, and '
         "there is no terminal to ask. Pass -y to answer yes\n"
     )
     assert bp.config_bytes() == before

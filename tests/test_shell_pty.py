@@ -79,7 +79,7 @@ def test_a_working_session(
     child.send("profiles use bo\t")
     child.expect_exact("profiles use bobby")
     child.send("\r")
-    child.expect_exact('Active profile is now "bobby" (initech (ws_initech))')
+    child.expect_exact('Active profile is now "bobby", workspace initech (ws_initech)')
     child.expect_exact("bp bobby:initech ›")
     child.send("profiles use def\t\r")
     child.expect_exact("bp default:acme ›")
@@ -93,7 +93,7 @@ def test_a_working_session(
     child.send(f"login -p p3 --apiUrl {fresh_sandbox.url} --workspaceId ws_acme\r")
     child.expect_exact("Personal Access Token:")
     child.send(ALICE_TOKEN + "\r")
-    child.expect_exact('as alice@example.com — profile "p3"')
+    child.expect_exact('as alice@example.com (owner) — profile "p3"')
     child.expect_exact("bp p3:acme ›")
 
     wait_until(lambda: cache_path(home, "p3").exists())

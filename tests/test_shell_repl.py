@@ -92,7 +92,7 @@ async def test_tab_completes_and_enter_runs_then_ctrl_d_leaves_with_0(
         await until(lambda: shell.active(bp) == "bob")
         shell.send("\x04")
     assert shell.status == [0]
-    assert out(shell.runner) == 'Active profile is now "bob" (initech (ws_initech))\n'
+    assert out(shell.runner) == 'Active profile is now "bob", workspace initech (ws_initech)\n'
 
 
 async def test_switching_workspace_by_completion_keeps_the_token(bp: Bp, sandbox: Sandbox) -> None:
@@ -105,7 +105,8 @@ async def test_switching_workspace_by_completion_keeps_the_token(bp: Bp, sandbox
         await until(lambda: "Logged in" in out(shell.runner))
         shell.send("\x04")
     assert out(shell.runner) == (
-        'Logged in to workspace Team 07 (ws_team07) as alice@example.com — profile "default"\n'
+        "Logged in to workspace Team 07 (ws_team07) as "
+        'alice@example.com (developer) — profile "default"\n'
     )
     assert bp.config()["profiles"]["default"]["workspaceId"] == "ws_team07"
     assert KeyringView(bp)["default"] == ALICE_TOKEN

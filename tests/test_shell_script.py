@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from bpshell import __version__
+from bpshell.config import tokens_page
 from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
 from tests.conftest import ROOT, Bp, bp_process, process_env
 from tests.shell_helpers import wait_until
@@ -39,7 +41,7 @@ def test_dash_c_runs_commands_in_order(two: Bp, sandbox: Sandbox) -> None:
     result = bp_process(two.home, "shell", "-c", "profiles use bob; profiles get")
     assert (result.code, result.err) == (0, "")
     assert result.out == (
-        'Active profile is now "bob" (initech (ws_initech))\n'
+        'Active profile is now "bob", workspace initech (ws_initech)\n'
         "Profile: bob (active)\n"
         "Workspace: initech (ws_initech)\n"
         f"API URL: {sandbox.url}\n"
@@ -52,7 +54,7 @@ def test_stdin_script_with_comments_blank_lines_and_semicolons(two: Bp) -> None:
     result = bp_process(two.home, "shell", stdin=script)
     assert (result.code, result.err) == (0, "")
     first, _, rest = result.out.partition("\n")
-    assert first == 'Active profile is now "bob" (initech (ws_initech))'
+    assert first == 'Active profile is now "bob", workspace initech (ws_initech)'
     assert json.loads(rest)["name"] == "bob"
 
 
@@ -60,7 +62,8 @@ def test_stops_at_the_first_failure_with_its_status(two: Bp) -> None:
     result = bp_process(two.home, "shell", "-c", "profiles use nope; profiles use bob")
     assert (result.code, result.out) == (1, "")
     assert result.err == (
-        'Unknown profile "nope". Known profiles: bob, default. Create it with: bp login -p nope\n'
+        'command 1: Unknown profile "nope". Known profiles: bob, default. '
+        "Create it with: login -p nope\n"
     )
     assert active(two) == "default"
 
@@ -69,7 +72,7 @@ def test_stops_at_a_usage_error_with_status_2(two: Bp) -> None:
     result = bp_process(two.home, "shell", stdin="profiles frob\nprofiles use bob\n")
     assert result.code == 2
     assert result.err == (
-        "Unknown command 'bp profiles frob'. Choose one of: "
+        "line 1: Unknown command 'profiles frob'. Choose one of: "
         + ", ".join(c.split()[1] for c in _profile_commands())
         + "\n"
     )
@@ -86,13 +89,116 @@ def test_keep_going_runs_everything_and_ends_with_the_last_failure(two: Bp) -> N
     script = "profiles use nope\nprofiles frob\nprofiles use bob\n"
     result = bp_process(two.home, "shell", "--keep-going", stdin=script)
     assert result.code == 2
-    assert result.out == 'Active profile is now "bob" (initech (ws_initech))\n'
+    assert result.out == 'Active profile is now "bob", workspace initech (ws_initech)\n'
     assert active(two) == "bob"
+
+
+def test_keep_going_fails_when_an_earlier_command_of_a_line_failed(two: Bp) -> None:
+    """``-c "a; b"`` where a fails and b works: the run failed (it used to end with 0)."""
+    result = bp_process(two.home, "shell", "--keep-going", "-c", "profiles use nope; profiles get")
+    assert (result.code, result.out.splitlines()[0]) == (1, "Profile: default (active)")
+    assert result.err.startswith('command 1: Unknown profile "nope".')
+
+
+def test_keep_going_ends_with_the_last_failure_of_a_script(two: Bp) -> None:
+    script = "profiles frob\nprofiles use nope\nprofiles get\n"
+    result = bp_process(two.home, "shell", "--keep-going", stdin=script)
+    assert result.code == 1
+    assert [line.split(":")[0] for line in result.err.splitlines()] == ["line 1", "line 2"]
 
 
 def test_keep_going_with_no_failure_ends_with_0(two: Bp) -> None:
     result = bp_process(two.home, "shell", "--keep-going", "-c", "profiles use bob")
     assert result.code == 0
+
+
+@pytest.mark.parametrize(
+    ("words", "stdin", "err"),
+    [
+        (
+            ("-c", "profiles get; bogus; profiles get"),
+            "",
+            "command 2: Unknown command 'bogus'. Run: help\n",
+        ),
+        (("-c", "bogus"), "", "Unknown command 'bogus'. Run: help\n"),
+        (
+            (),
+            "# a comment\n\nprofiles get\n  bogus x # x\nprofiles get\n",
+            "line 4: Unknown command 'bogus'. Run: help\n",
+        ),
+        ((), "profiles get\nprofiles get; profile\n", "line 2, command 2: "
+         "Unknown command 'profile'. Did you mean 'profiles'?\n"),
+        ((), "\nprofiles use 'bob\n", "line 2: Unterminated ' quote. "
+         "Close the quote on the same line\n"),
+        ((), "exit now\n", "line 1: Exit takes no arguments\n"),
+    ],
+)  # fmt: skip
+def test_errors_name_the_line_or_the_command(
+    two: Bp, words: tuple[str, ...], stdin: str, err: str
+) -> None:
+    result = bp_process(two.home, "shell", *words, stdin=stdin)
+    assert (result.code, result.err) == (2, err)
+
+
+@pytest.mark.parametrize(
+    ("line", "err"),
+    [
+        ("profiles lst", "Unknown command 'profiles lst'. Did you mean 'profiles list'?"),
+        ("profile", "Unknown command 'profile'. Did you mean 'profiles'?"),
+        ("help nonexistent", "Unknown command or help topic 'nonexistent'. Run: help"),
+        ("help profiles lst", "Unknown command or help topic 'profiles lst'. "
+         "Did you mean 'help profiles list'?"),
+        ("login --frob", "Unknown flag --frob for 'login'. Run: help login"),
+        ("profiles rm", "'profiles rm' needs NAME. Usage: profiles rm NAME"),
+        ("completion", "'completion' needs a shell: bash, zsh or fish. Usage: completion SHELL"),
+        ("profiles get -p nope", 'Unknown profile "nope". Known profiles: bob, default. '
+         "Create it with: login -p nope"),
+        ("login --token - --workspaceId ws_acme", "--token -: stdin was empty. Commands in the "
+         "shell read no stdin; login without --token asks for the token on a terminal"),
+        ("login -p bob --workspaceId ws_initech --apiUrl http://127.0.0.1:9 -y", "No token given. "
+         "Login without --token asks for the token on a terminal; make a token at "
+         + tokens_page("http://127.0.0.1:9")),
+        ("shell", "Already in the shell. Run its commands directly"),
+    ],
+)  # fmt: skip
+def test_the_shell_names_commands_without_bp(two: Bp, line: str, err: str) -> None:
+    result = bp_process(two.home, "shell", "-c", line)
+    assert (result.code >= 1, result.out, result.err) == (True, "", err + "\n")
+
+
+def test_json_lines(two: Bp) -> None:
+    """One compact document a line, so that a line reader (or jq -c) gets one per command."""
+    result = bp_process(
+        two.home, "--json", "shell", "--keep-going", "-c",
+        "profiles get; bogus; workspaces list -p bob; --version",
+    )  # fmt: skip
+    assert result.code == 2
+    lines = result.out.splitlines()
+    assert [json.loads(line) for line in lines][1:] == [
+        [{"id": "ws_initech", "name": "initech", "active": True}],
+        {"version": __version__, "python": ".".join(map(str, sys.version_info[:3]))},
+    ]
+    assert json.loads(lines[0])["name"] == "default"
+    assert result.err == (
+        '{"error": {"type": "usage", "message": "unknown command \'bogus\'", '
+        '"hint": "Run: help", "command": 2}}\n'
+    )
+
+
+def test_json_errors_of_a_script_give_the_line(two: Bp) -> None:
+    result = bp_process(
+        two.home, "shell", "--keep-going", stdin="profiles get\nprofiles use nope --json\n"
+    )
+    assert result.code == 1
+    assert json.loads(result.err) == {
+        "error": {
+            "type": "profile_not_found",
+            "message": 'unknown profile "nope"',
+            "hint": "known profiles: bob, default. Create it with: login -p nope",
+            "line": 2,
+            "command": 1,
+        }
+    }
 
 
 def test_exit_ends_the_script(two: Bp) -> None:
@@ -110,7 +216,7 @@ def test_an_unterminated_quote_is_a_usage_error(two: Bp) -> None:
 def test_per_line_global_flags_and_shell_level_flags(two: Bp, tmp_path: Path) -> None:
     result = bp_process(two.home, "--json", "shell", "-c", "profiles get; profiles get -p bob")
     assert result.code == 0
-    first, second = (json.loads(part) for part in re.split(r"(?<=\})\n(?=\{)", result.out))
+    first, second = (json.loads(line) for line in result.out.splitlines())
     assert (first["name"], second["name"]) == ("default", "bob")
     elsewhere = tmp_path / "elsewhere"
     other = bp_process(elsewhere, "shell", "-c", f"profiles list --botpressHome {two.home}")
@@ -126,7 +232,10 @@ def test_a_token_read_from_stdin_never_eats_the_script(two: Bp) -> None:
     script = "login --token - --workspaceId ws_acme -y\nprofiles use bob\n"
     result = bp_process(two.home, "shell", stdin=script)
     assert result.code == 2
-    assert result.err == "--token -: stdin was empty. Pipe the token into bp login --token -\n"
+    assert result.err == (
+        "line 1: --token -: stdin was empty. Commands in the shell read no stdin; "
+        "login without --token asks for the token on a terminal\n"
+    )
     assert active(two) == "default"
 
 

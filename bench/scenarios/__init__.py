@@ -6,7 +6,17 @@ from collections.abc import Callable
 
 from harness import Bench, Row
 
-from scenarios import completion, config_store, imports, login, official, shell, startup, verify
+from scenarios import (
+    completion,
+    config_store,
+    imports,
+    login,
+    official,
+    shell,
+    startup,
+    verify,
+    verify_tls,
+)
 
 Scenario = Callable[[Bench], list[Row]]
 
@@ -14,6 +24,7 @@ SCENARIOS: dict[str, Scenario] = {
     "startup": startup.run,
     "imports": imports.run,
     "verify": verify.run,
+    "verify_tls": verify_tls.run,
     "login": login.run,
     "config_store": config_store.run,
     "completion": completion.run,

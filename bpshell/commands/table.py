@@ -1,23 +1,23 @@
-"""The command table, and the one parser that serves argv, shell lines, help and completion.
+"""The command table: each command's words, options, flags, arguments and run function.
 
-Parsing only fills and checks a frozen options value; running does the work. Run functions
-are imported when a command runs, so ``bp --help`` and completion stay light.
+Data only: parsing is :mod:`bpshell.commands.parse`'s job and help text
+:mod:`bpshell.commands.help`'s. Run functions import their module when a command runs, so
+``bp --help`` and completion stay light.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
-
-from bpshell.errors import UsageError
 
 if TYPE_CHECKING:
     from bpshell.env import Env
     from bpshell.render import Result
 
 TRUE_WORDS = ("1", "true", "yes", "on")
+# bpshell.config has the same constant (a test keeps them equal); importing it loads pydantic.
+DEFAULT_API_URL = "https://api.botpress.cloud"
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,10 @@ class GlobalOptions:
     home: str | None = None
     profile: str | None = None
     profile_source: str | None = None
+    # Set by ``bp shell`` for its lines: a command's messages name commands the shell's way
+    # (``profiles use x``, not ``bp profiles use x``; see bpshell.commands.help.for_shell)
+    # and leave out advice that only a command line can follow.
+    in_shell: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,30 @@ class LogoutOptions:
     """``bp logout``."""
 
     all: bool = False
+    revoke: bool = False
+
+
+@dataclass(frozen=True)
+class TokensCreateOptions:
+    """``bp tokens create``."""
+
+    note: str | None = None
+    save_as: str | None = None
+
+
+@dataclass(frozen=True)
+class TokensRotateOptions:
+    """``bp tokens rotate``."""
+
+    revoke_old: str | None = None
+    keep_old: bool = False
+
+
+@dataclass(frozen=True)
+class TokensRevokeOptions:
+    """``bp tokens revoke``."""
+
+    id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -227,10 +255,22 @@ def _profiles(name: str, options: type, summary: str, **rest: Any) -> Command:
     return Command(("profiles", name), summary, run, options, **rest)
 
 
+def _tokens(name: str, options: type, summary: str, **rest: Any) -> Command:
+    async def run(options: Any, opts: GlobalOptions, env: Env) -> Result:
+        from bpshell import pats
+
+        runner: Run = getattr(pats, f"run_{name}")
+        return await runner(options, opts, env)
+
+    return Command(("tokens", name), summary, run, options, **rest)
+
+
 PROFILE_ARG = Arg("name", "profile name", complete="profiles")
 
 COMPLETION_SHELLS = ("bash", "zsh", "fish")
 ENV_SHELLS = ("sh", "fish", "powershell")
+# Shells that read sh syntax, accepted for --shell as sh is (users name their own shell).
+SH_LIKE = ("bash", "zsh")
 CHOICES: dict[str, tuple[str, ...]] = {
     "completion_shells": COMPLETION_SHELLS,
     "env_shells": ENV_SHELLS,
@@ -259,10 +299,17 @@ class ExecOptions:
     command: tuple[str, ...] = ()
 
 
-def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+def _one_of(
+    choices: tuple[str, ...], same: Mapping[str, str] | None = None
+) -> Callable[[str], str]:
+    """A value check: one of ``choices``, or a key of ``same`` (which stands for its value)."""
+    aliases = dict(same or {})
+
     def convert(text: str) -> str:
+        if text in aliases:
+            return aliases[text]
         if text not in choices:
-            raise ValueError("one of " + ", ".join(choices))
+            raise ValueError("one of " + ", ".join((*choices, *aliases)))
         return text
 
     return convert
@@ -338,9 +385,16 @@ COMMANDS: tuple[Command, ...] = (
         "remove stored credentials",
         _run_logout,
         LogoutOptions,
-        flags=(Flag(("--all",), "all", help="log out of every profile"),),
-        examples=("bp logout", "bp logout -p prod", "bp logout --all"),
-        offline=_always,
+        flags=(
+            Flag(("--all",), "all", help="log out of every profile"),
+            Flag(
+                ("--revoke",),
+                "revoke",
+                help="first revoke the token server-side (bpshell must know its ID)",
+            ),
+        ),
+        examples=("bp logout", "bp logout -p prod", "bp logout --all", "bp logout --revoke"),
+        offline=lambda o, g, i: not o.revoke,
     ),
     _profiles(
         "list",
@@ -378,7 +432,7 @@ COMMANDS: tuple[Command, ...] = (
         NameOptions,
         "make a profile the active one",
         args=(replace(PROFILE_ARG, required=False),),
-        offline=lambda o, g, i: o.name is not None,
+        offline=lambda o, g, i: o.name is not None or g.profile_source == "flag",
     ),
     _profiles(
         "get",
@@ -402,6 +456,53 @@ COMMANDS: tuple[Command, ...] = (
         args=(Arg("old", "current name", complete="profiles"), Arg("new", "new name")),
         offline=_always,
     ),
+    _tokens(
+        "list",
+        NoOptions,
+        "list the account's Personal Access Tokens",
+        aliases=("ls",),
+        examples=("bp tokens list", "bp tokens list -p prod --json"),
+    ),
+    _tokens(
+        "create",
+        TokensCreateOptions,
+        "create a Personal Access Token; its value is shown once",
+        flags=(
+            Flag(("--note",), "note", "NOTE", "what the token is for (required)"),
+            Flag(
+                ("--save-as", "--saveAs"),
+                "save_as",
+                "PROFILE",
+                "store it as a new profile instead of printing it",
+            ),
+        ),
+        examples=(
+            "bp tokens create --note 'GitHub Actions' | gh secret set BP_TOKEN",
+            "bp tokens create --note 'staging box' --save-as staging",
+        ),
+    ),
+    _tokens(
+        "rotate",
+        TokensRotateOptions,
+        "replace the profile's token with a new one, then revoke the old one",
+        flags=(
+            Flag(
+                ("--revoke-old", "--revokeOld"),
+                "revoke_old",
+                "ID",
+                "the old token's ID, when bpshell does not know it",
+            ),
+            Flag(("--keep-old", "--keepOld"), "keep_old", help="do not revoke the old token"),
+        ),
+        examples=("bp tokens rotate", "bp tokens rotate -p prod --revoke-old ID"),
+    ),
+    _tokens(
+        "revoke",
+        TokensRevokeOptions,
+        "revoke a Personal Access Token",
+        args=(Arg("id", "the token's ID (see bp tokens list)", required=False),),
+        examples=("bp tokens revoke", "bp tokens revoke ID -y"),
+    ),
     Command(
         ("profiles", "import"),
         "import the profiles and login of the official Botpress CLI",
@@ -418,9 +519,9 @@ COMMANDS: tuple[Command, ...] = (
                 ("--shell",),
                 "shell",
                 "SHELL",
-                "sh (default), fish or powershell",
+                "sh (default; bash and zsh too), fish or powershell",
                 "env_shells",
-                convert=_one_of(ENV_SHELLS),
+                convert=_one_of(ENV_SHELLS, dict.fromkeys(SH_LIKE, "sh")),
             ),
         ),
         examples=('eval "$(bp env)"', "bp env -p prod --shell fish | source", "bp env --json"),
@@ -472,7 +573,11 @@ COMMANDS: tuple[Command, ...] = (
         flags=(
             Flag(("--sandbox",), "sandbox", help="try bp offline against a local sandbox"),
             Flag(("-c", "--command"), "command", "COMMANDS", "run these commands (; between)"),
-            Flag(("--keep-going", "--keepGoing"), "keep_going", help="go on after a failure"),
+            Flag(
+                ("--keep-going", "--keepGoing"),
+                "keep_going",
+                help="go on after a failure; end with the last failure's status",
+            ),
         ),
         examples=(
             "bp shell",
@@ -483,270 +588,8 @@ COMMANDS: tuple[Command, ...] = (
     ),
 )
 
-GROUPS = {"profiles": "manage profiles", "workspaces": "list workspaces"}
-
-
-def env_globals(environ: Mapping[str, str]) -> GlobalOptions:
-    """Global options given by ``BP_*`` variables, before flags override them."""
-    profile = environ.get("BP_PROFILE") or None
-
-    def flag(name: str) -> bool:
-        return environ.get(name, "").strip().lower() in TRUE_WORDS
-
-    return GlobalOptions(
-        json=flag("BP_JSON"),
-        verbose=flag("BP_VERBOSE"),
-        confirm=flag("BP_CONFIRM"),
-        home=environ.get("BP_BOTPRESS_HOME") or None,
-        profile=profile,
-        profile_source="BP_PROFILE" if profile else None,
-    )
-
-
-def find_command(words: Sequence[str]) -> tuple[Command | None, int]:
-    """The command named by the leading words, and how many words named it."""
-    for command in COMMANDS:
-        size = len(command.path)
-        head = tuple(words[:size])
-        if head == command.path or (
-            head[:-1] == command.path[:-1] and head[-1:] and head[-1] in command.aliases
-        ):
-            return command, size
-    return None, 0
-
-
-def parse(words: Sequence[str], environ: Mapping[str, str]) -> Invocation:
-    """Turn a command line (without ``bp``) into an :class:`Invocation`, or raise UsageError."""
-    globals_ = env_globals(environ)
-    rest: list[str] = []
-    wants_help = wants_version = False
-    seen: list[str] = []  # the words naming the command, so far
-    index = 0
-    while index < len(words):
-        word = words[index]
-        if word == "--":
-            rest.extend(words[index:])
-            break
-        if not word.startswith("-") and _runs_a_command(seen):
-            rest.extend(["--", *words[index:]])
-            break
-        name, eq, inline = word.partition("=") if word.startswith("--") else (word, "", "")
-        flag = _lookup(name, GLOBAL_FLAGS)
-        if not word.startswith("-"):
-            seen.append(word)
-        if name in HELP_FLAG.names:
-            wants_help = True
-        elif name in VERSION_FLAG.names:
-            wants_version = True
-        elif flag is None:
-            rest.append(word)
-        else:
-            value, index = _take_value(flag, words, index, inline if eq else None, "")
-            if flag.dest == "profile":
-                globals_ = replace(globals_, profile=value, profile_source="flag")
-            else:
-                globals_ = replace(globals_, **{flag.dest: value})
-        index += 1
-    positional = [word for word in rest if not word.startswith("-")]
-    command, size = find_command(positional)
-    if wants_version and command is None:
-        return Invocation(None, None, globals_, version=True)
-    if command is None:
-        return _no_command(positional, rest, globals_, wants_help)
-    if wants_help:
-        return Invocation(command, None, globals_, help_for=command.path)
-    leftover = list(rest)
-    for word in positional[:size]:
-        leftover.remove(word)
-    return Invocation(command, _parse_options(command, leftover), globals_, words=tuple(words))
-
-
-def _runs_a_command(seen: list[str]) -> bool:
-    """Whether ``seen`` names, whole, a command whose arguments are a command line."""
-    if not seen:
-        return False
-    command, size = find_command(seen)
-    return command is not None and command.runs_a_command and size == len(seen)
-
-
-def _no_command(
-    positional: list[str], rest: list[str], globals_: GlobalOptions, wants_help: bool
-) -> Invocation:
-    if wants_help or not rest:
-        return Invocation(None, None, globals_, help_for=tuple(positional[:1]))
-    if positional and positional[0] in GROUPS:
-        sub = positional[1] if len(positional) > 1 else None
-        choices = ", ".join(c.path[1] for c in COMMANDS if c.path[0] == positional[0])
-        what = (
-            f"unknown command 'bp {positional[0]} {sub}'"
-            if sub
-            else f"'bp {positional[0]}' needs a command"
-        )
-        raise UsageError(what, f"choose one of: {choices}")
-    if not positional:
-        raise UsageError(f"unknown flag {rest[0].split('=')[0]}", "Run: bp --help")
-    known = [c.path[0] for c in COMMANDS]
-    close = difflib.get_close_matches(positional[0], known, n=1)
-    hint = f"did you mean 'bp {close[0]}'?" if close else "Run: bp --help"
-    raise UsageError(f"unknown command '{_shown(positional[0])}'", hint)
-
-
-def _parse_options(command: Command, words: list[str]) -> Any:
-    values: dict[str, Any] = {}
-    args: list[str] = []
-    index = 0
-    while index < len(words):
-        word = words[index]
-        if word == "--":
-            args.extend(words[index + 1 :])
-            break
-        if word.startswith("-") and word != "-":
-            name, eq, inline = word.partition("=") if word.startswith("--") else (word, "", "")
-            flag = _lookup(name, command.flags)
-            if flag is None:
-                raise UsageError(
-                    f"unknown flag {_shown(name)} for 'bp {command.name}'",
-                    _flag_hint(name, command),
-                )
-            value, index = _take_value(flag, words, index, inline if eq else None, command.name)
-            values[flag.dest] = value
-        else:
-            args.append(word)
-        index += 1
-    spread = bool(command.args) and command.args[-1].many
-    if len(args) > len(command.args) and not spread:
-        count = len(command.args)
-        takes = "no arguments" if not count else f"at most {count} argument{'s' * (count > 1)}"
-        raise UsageError(
-            f"'bp {command.name}' takes {takes}, got {_shown(args[count])}",
-            f"Run: bp {command.name} --help",
-        )
-    for arg, value in zip(command.args, args, strict=False):
-        values[arg.dest] = value
-    if spread and len(args) >= len(command.args):
-        values[command.args[-1].dest] = tuple(args[len(command.args) - 1 :])
-    missing = [arg.dest for arg in command.args[len(args) :] if arg.required]
-    if missing:
-        usage = " ".join(a.dest.upper() for a in command.args)
-        raise UsageError(
-            f"'bp {command.name}' needs {missing[0].upper()}", f"usage: bp {command.name} {usage}"
-        )
-    known = {f.name for f in fields(command.options)}
-    return command.options(**{k: v for k, v in values.items() if k in known})
-
-
-def _take_value(
-    flag: Flag, words: Sequence[str], index: int, inline: str | None, where: str
-) -> tuple[Any, int]:
-    name = words[index].partition("=")[0]
-    if not flag.takes_value:
-        if inline is not None:
-            raise UsageError(f"flag {flag.names[-1]} takes no value", _help_hint(where))
-        return True, index
-    if inline is not None:
-        raw = inline
-    elif index + 1 < len(words) and (
-        words[index + 1] == "-" or not words[index + 1].startswith("-")
-    ):
-        raw, index = words[index + 1], index + 1
-    else:
-        raise UsageError(f"flag {flag.names[0]} needs a value ({flag.metavar})", _help_hint(where))
-    if not raw:  # `-p "$UNSET"` is a mistake, not a request for the default
-        raise empty_value(name, flag)
-    if flag.convert is None:
-        return raw, index
-    try:
-        return flag.convert(raw), index
-    except ValueError as exc:
-        raise UsageError(
-            f"invalid value {_shown(raw)} for {flag.names[0]}: expected {exc}"
-        ) from None
-
-
-# What leaving a flag out means, where it is not plain "the flag's default".
-_LEFT_OUT = {
-    "profile": "BP_PROFILE or the active profile",
-    "home": "BP_BOTPRESS_HOME or ~/.botpress",
+GROUPS = {
+    "profiles": "manage profiles",
+    "tokens": "manage Personal Access Tokens",
+    "workspaces": "list workspaces",
 }
-
-
-def empty_value(name: str, flag: Flag) -> UsageError:
-    """An empty flag value (``-p ""``, ``--profile=``): refused, as it would silently pick the
-    default, which is not what an explicit flag asked for (``bp logout -p "$UNSET"``)."""
-    instead = f" to use {_LEFT_OUT[flag.dest]}" if flag.dest in _LEFT_OUT else ""
-    return UsageError(
-        f"{name} was given an empty value",
-        f"give {name} {flag.metavar}, or leave {name} out{instead}",
-    )
-
-
-def _help_hint(where: str) -> str:
-    """``Run: bp login --help``, or ``Run: bp --help`` for a global flag (``where`` empty)."""
-    return f"Run: bp {where} --help" if where else "Run: bp --help"
-
-
-def _lookup(name: str, flags: Sequence[Flag]) -> Flag | None:
-    for flag in flags:
-        if name in flag.names:
-            return flag
-    return None
-
-
-def _flag_hint(name: str, command: Command) -> str:
-    spellings = [n for f in (*command.flags, *GLOBAL_FLAGS) for n in f.names]
-    close = difflib.get_close_matches(name, spellings, n=1, cutoff=0.75)
-    return f"did you mean {close[0]}?" if close else f"Run: bp {command.name} --help"
-
-
-def _shown(word: str) -> str:
-    from bpshell.render import clean
-
-    return clean(word[:60] + ("…" if len(word) > 60 else ""))
-
-
-def usage_text(path: tuple[str, ...]) -> str:
-    """Help for ``bp``, a group (``profiles``) or one command."""
-    command, _ = find_command(list(path))
-    if command is None:
-        return _overview(path[0] if path and path[0] in GROUPS else None)
-    lines = [f"{command.summary[0].upper()}{command.summary[1:]}.", "", "Usage:"]
-    args = " ".join(a.dest.upper() if a.required else f"[{a.dest.upper()}]" for a in command.args)
-    lines.append(f"  bp {command.name} {args} [flags]".replace("  [", " [").rstrip())
-    if command.aliases:
-        lines.append(f"  (alias: bp {' '.join(command.path[:-1])} {', '.join(command.aliases)})")
-    lines += ["", "Flags:", *_flag_lines(command.flags), "", "Global flags:"]
-    lines += _flag_lines((*GLOBAL_FLAGS, HELP_FLAG))
-    if command.examples:
-        lines += ["", "Examples:", *(f"  {e}" for e in command.examples)]
-    return "\n".join(lines)
-
-
-def _overview(group: str | None) -> str:
-    from bpshell import __version__
-
-    chosen = [c for c in COMMANDS if group is None or c.path[0] == group]
-    width = max(len(c.name) for c in chosen) + 2
-    lines = [
-        f"bp {__version__}: Botpress Cloud login and profiles",
-        "",
-        "Usage:",
-        f"  bp {group or 'COMMAND'} {'COMMAND ' if group else ''}[flags]",
-        "",
-        "Commands:",
-    ]
-    lines += [f"  {c.name.ljust(width)}{c.summary}" for c in chosen]
-    lines += ["", "Global flags:", *_flag_lines((*GLOBAL_FLAGS, HELP_FLAG, VERSION_FLAG))]
-    if group is None:
-        lines += [
-            "",
-            "Other commands (deploy, dev, bots, integrations, …) are handed to the official",
-            "Botpress CLI when it is installed, with the credentials in force.",
-        ]
-    lines += ["", "Run 'bp COMMAND --help' for more about a command."]
-    return "\n".join(lines)
-
-
-def _flag_lines(flags: Sequence[Flag]) -> list[str]:
-    rows = [(", ".join(f.names) + (f" {f.metavar}" if f.metavar else ""), f.help) for f in flags]
-    width = max((len(left) for left, _ in rows), default=0) + 2
-    return [f"  {left.ljust(width)}{text}" for left, text in rows]

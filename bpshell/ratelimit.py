@@ -1,0 +1,113 @@
+"""Pacing requests by what Botpress Cloud's rate limiter says in every answer.
+
+The real API limits each token with a sliding window and says where it stands in
+``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset`` (seconds until a slot
+frees) on every answer; a 429 carries no ``Retry-After``. One :class:`Pacer` per token and API
+URL, shared by every request of a run (``profiles list --verify`` sends many at once), holds
+requests back once the window is used up instead of sending them into certain 429s, and
+:func:`wait_out` tells the user that it waits and how long (a countdown on a terminal).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import anyio
+
+POLL_S = 0.05  # how often a held-back request looks again (an answer may free a slot)
+
+
+def _number(headers: Mapping[str, str], name: str) -> float | None:
+    try:
+        value = float(headers.get(name, ""))
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def reset_seconds(headers: Mapping[str, str]) -> float | None:
+    """How long the server asks to wait: ``Retry-After``, else ``RateLimit-Reset``."""
+    asked = _number(headers, "retry-after")
+    return asked if asked is not None else _number(headers, "ratelimit-reset")
+
+
+@dataclass
+class Pacer:
+    """What the limiter last said for one token, and the requests on their way."""
+
+    remaining: float | None = None
+    reset_at: float = 0.0
+    in_flight: int = 0
+    announced: bool = field(default=False, repr=False)
+
+    def wait_for(self, now: float) -> float:
+        """0 when a request may go now, else how long until the window frees a slot."""
+        if self.remaining is None or self.in_flight < self.remaining:
+            return 0.0
+        if now >= self.reset_at:  # a slot should be free: one request finds out
+            return 0.0 if self.in_flight == 0 else POLL_S
+        return self.reset_at - now
+
+    async def slot(self, deadline: float, say: Callable[[float], None]) -> bool:
+        """Wait for a slot (True), or give up (False) when it would come after ``deadline``."""
+        while True:
+            now = time.monotonic()
+            wait = self.wait_for(now)
+            if wait <= 0:
+                self.in_flight += 1
+                return True
+            if now + wait > deadline:
+                return False
+            if wait >= 1.0 and not self.announced:  # once: 40 checks waiting are one wait
+                self.announced = True
+                say(wait)
+            if self.in_flight:  # an answer on its way may free a slot sooner
+                await anyio.sleep(min(max(wait, POLL_S), 1.0))
+            else:  # only time frees one: after the wait, one request finds out
+                await anyio.sleep(wait)
+                self.reset_at = 0.0
+
+    def hold(self, seconds: float) -> None:
+        """A 429 asked for ``seconds``: nothing goes before then."""
+        self.remaining = 0
+        self.reset_at = time.monotonic() + seconds
+
+    def answered(self, headers: Mapping[str, str] | None) -> None:
+        """A request came back (``headers`` None: it failed without an answer)."""
+        self.in_flight = max(0, self.in_flight - 1)
+        if headers is None:
+            return
+        remaining = _number(headers, "ratelimit-remaining")
+        reset = _number(headers, "ratelimit-reset")
+        if remaining is not None:
+            self.remaining = remaining
+            self.reset_at = time.monotonic() + (reset or 0.0)
+
+
+@dataclass(frozen=True)
+class Notices:
+    """Where waits are told: raw text to stderr, and whether it is a terminal."""
+
+    write: Callable[[str], None]
+    tty: bool = False
+
+
+def quiet(text: str) -> None:
+    """A :attr:`Notices.write` that tells no one (background work, tests)."""
+
+
+async def wait_out(seconds: float, why: str, notices: Notices) -> None:
+    """Sleep ``seconds``, saying ``why`` and how long: one line, or a countdown on a terminal."""
+    if not notices.tty:
+        notices.write(f"{why}; waiting {seconds:.0f} s\n")
+        await anyio.sleep(seconds)
+        return
+    deadline = time.monotonic() + seconds
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            notices.write(f"\r\x1b[K{why}; waiting {left:.0f} s")
+            await anyio.sleep(min(1.0, left))
+    finally:
+        notices.write("\r\x1b[K")
