@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bpshell.sandbox import ALICE_TOKEN, Sandbox
-from tests.conftest import ROOT, process_env
+from tests.conftest import ROOT, bp_process, process_env
 from tests.secret_service import SecretService, start_secret_service
 
 HANG_S = 25  # far above the 3 s bound: only a command that never exits gets there
@@ -64,19 +64,11 @@ def keyring_login(home: Path, url: str) -> bytes:
 
 def run_bp(home: Path, words: tuple[str, ...], stdin: str, env: dict[str, str]) -> tuple[int, str]:
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "bpshell", *words],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=process_env(home, env),
-            timeout=HANG_S,
-            cwd=ROOT,
-        )
+        done = bp_process(home, *words, stdin=stdin, env=env, timeout=HANG_S)
     except subprocess.TimeoutExpired:
         pytest.fail(f"bp {' '.join(words)} never exited with a keyring that does not answer")
-    assert "Traceback" not in done.stderr
-    return done.returncode, done.stderr
+    assert "Traceback" not in done.err
+    return done.code, done.err
 
 
 def check(home: Path, url: str, case: str, env: dict[str, str]) -> None:

@@ -123,7 +123,8 @@ def test_another_users_config_never_receives_the_token(
     assert spy.authorizations == []
 
 
-@pytest.mark.parametrize(
+# A reader, a writer of each kind, and a login: what a file bpshell cannot trust must stop.
+EVERY_KIND_OF_COMMAND = pytest.mark.parametrize(
     "words",
     [
         ("profiles", "list"),
@@ -135,6 +136,9 @@ def test_another_users_config_never_receives_the_token(
     ],
     ids=" ".join,
 )
+
+
+@EVERY_KIND_OF_COMMAND
 @pytest.mark.parametrize("whose", ["config.json", "home"])
 def test_another_users_file_or_home_is_refused_by_every_command(
     bp: Bp, spy: Spy, second_user: UnixUser, whose: str, words: tuple[str, ...]
@@ -423,18 +427,7 @@ def python_promptly(code: str, home: Path) -> str:
     return done.stdout
 
 
-@pytest.mark.parametrize(
-    "words",
-    [
-        ("profiles", "list"),
-        ("profiles", "active"),
-        ("profiles", "use", "default"),
-        ("profiles", "rm", "default", "-y"),
-        ("logout", "--all"),
-        ("login", "--token", "-", "--workspaceId", "ws_acme", "-y"),
-    ],
-    ids=" ".join,
-)
+@EVERY_KIND_OF_COMMAND
 def test_a_fifo_config_is_refused_at_once(home: Path, words: tuple[str, ...]) -> None:
     path = fifo(home / "config.json")
     result = run_promptly(home, *words, stdin=ALICE_TOKEN)
