@@ -129,6 +129,7 @@ class CompletionData:
     active: Key | None = None
     workspaces: Mapping[Key, SearchIndex] = field(default_factory=dict)
     api_urls: tuple[str, ...] = ()
+    pats: Mapping[Key, SearchIndex] = field(default_factory=dict)  # PAT ids, notes beside
 
 
 class ShellCompleter(Completer):
@@ -244,6 +245,9 @@ class _Completing:
             if arg.complete == "profiles":
                 yield from self._index(self.data.profiles, self.text, self.start)
                 return
+            if arg.complete == "pats":
+                yield from self._pats(self.text, self.start)
+                return
             if arg.complete in CHOICES:
                 yield from self._choose([(c, "") for c in CHOICES[arg.complete]], self.text)
                 return
@@ -274,10 +278,21 @@ class _Completing:
                 self.want(key)
             if index is not None:
                 yield from self._index(index, text, start)
+        elif flag.complete == "pats":
+            yield from self._pats(text, start)
         elif flag.complete == "api_urls":
             yield from self._choose([(url, "") for url in self.data.api_urls], text, start)
         elif flag.complete in CHOICES:
             yield from self._choose([(c, "") for c in CHOICES[flag.complete]], text, start)
+
+    def _pats(self, text: str, start: int) -> Iterator[Completion]:
+        """The PATs of the line's token, fetched with its workspaces in the background."""
+        key = self._workspace_key()
+        index = self.data.pats.get(key) if key else None
+        if index is None and key is not None and self.want is not None:
+            self.want(key)
+        if index is not None:
+            yield from self._index(index, text, start)
 
     def _workspace_key(self) -> Key | None:
         profile = self.line.flags.get("profile")

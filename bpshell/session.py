@@ -183,6 +183,7 @@ class Session:
         self._after_login = False
         self._urls: dict[str, str] = {}
         self._fingerprints: dict[str, int] = {}
+        self._pat_indexes: dict[Key, SearchIndex] = {}
         self._profiles = SearchIndex(())
         self._indexes: dict[Key, SearchIndex] = {}
         self._index_stamps: dict[Key, Stamp] = {}
@@ -340,6 +341,7 @@ class Session:
             active=self.active_key,
             workspaces=dict(self._indexes),
             api_urls=tuple(urls),
+            pats=dict(self._pat_indexes),
         )
         self.on_change()
 
@@ -428,6 +430,20 @@ class Session:
         index = await anyio.to_thread.run_sync(SearchIndex, pairs)
         if self._urls.get(key[0]) == key[1]:
             self._keep(key, index, stamp(cache_path(self.home, key[0])), time.time())
+        await self._fetch_pats(key, resolved)
+
+    async def _fetch_pats(self, key: Key, resolved: Any) -> None:
+        """The token's PATs (id, note), for ``tokens revoke <Tab>``: memory only, refreshed
+        with the workspaces; a token that may not list them simply has none to offer."""
+        if resolved.token_source not in ("keyring", "file"):
+            return
+        try:
+            found = await self._env.api(resolved.api_url, resolved.token).list_pats()
+        except BpError:
+            return
+        if self._urls.get(key[0]) == key[1] and key in self._indexes:
+            self._pat_indexes[key] = SearchIndex((p.id, p.note) for p in found)
+            self._publish()
 
     def _keep(self, key: Key, index: SearchIndex, found: Stamp, fetched_at: float) -> None:
         self._indexes[key] = index
@@ -437,6 +453,7 @@ class Session:
         self._publish()
 
     def _forget(self, key: Key) -> None:
+        self._pat_indexes.pop(key, None)
         self._indexes.pop(key, None)
         self._index_stamps.pop(key, None)
         self._fetched_at.pop(key, None)

@@ -19,7 +19,7 @@ from bpshell import config
 from bpshell import session as session_module
 from bpshell.cache import cache_path, write_workspaces
 from bpshell.commands import GlobalOptions
-from bpshell.sandbox import BOB_TOKEN, Sandbox
+from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
 from bpshell.session import Session, peek
 from bpshell.toolbar import Auth, View, prompt_text, toolbar_text
 from tests.conftest import Bp, closed_port_url, seed
@@ -266,3 +266,26 @@ async def test_workspaces_of_bp_token_never_fill_a_profiles_cache(bp: Bp, sandbo
     before = path.read_bytes()
     assert (await run_bp(bp, "workspaces", "list", env={"BP_TOKEN": BOB_TOKEN})).code == 0
     assert path.read_bytes() == before
+
+
+async def test_pat_ids_are_offered_from_memory_with_their_notes(bp: Bp, sandbox: Sandbox) -> None:
+    """``tokens revoke <Tab>``: the token's PATs, fetched with its workspaces in the
+    background (never on a keystroke), their notes beside them; another profile's never."""
+    await log_in_two(bp, sandbox)
+    alice = sandbox.world.pat(ALICE_TOKEN)
+    async with running(bp) as session:
+        await until(lambda: offered(session, "tokens revoke ") == {alice.id})
+        (shown,) = session.completer.get_completions(
+            Document("tokens revoke "), CompleteEvent(completion_requested=True)
+        )
+        assert shown.display_meta_text == alice.note
+        assert offered(session, "tokens rotate --revoke-old ") == {alice.id}
+        before = sandbox.stats.total
+        for _ in range(20):
+            offered(session, "tokens revoke ")
+        assert sandbox.stats.total == before
+        assert (await run_bp(bp, "profiles", "use", "bob")).code == 0
+        await session.reload()
+        assert alice.id not in offered(session, "tokens revoke ")
+        bob = sandbox.world.pat(BOB_TOKEN)
+        await until(lambda: offered(session, "tokens revoke ") == {bob.id})

@@ -491,6 +491,7 @@ COMMANDS: tuple[Command, ...] = (
                 "revoke_old",
                 "ID",
                 "the old token's ID, when bpshell does not know it",
+                complete="pats",
             ),
             Flag(("--keep-old", "--keepOld"), "keep_old", help="do not revoke the old token"),
         ),
@@ -500,7 +501,7 @@ COMMANDS: tuple[Command, ...] = (
         "revoke",
         TokensRevokeOptions,
         "revoke a Personal Access Token",
-        args=(Arg("id", "the token's ID (see bp tokens list)", required=False),),
+        args=(Arg("id", "the token's ID (see bp tokens list)", required=False, complete="pats"),),
         examples=("bp tokens revoke", "bp tokens revoke ID -y"),
     ),
     Command(
