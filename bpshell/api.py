@@ -51,7 +51,7 @@ from bpshell.errors import (
     UsageError,
 )
 from bpshell.network import Transport
-from bpshell.ratelimit import Notices, Pacer, quiet, reset_seconds
+from bpshell.ratelimit import Notices, Pacer, header_seconds, quiet, reset_seconds
 
 CONNECT_TIMEOUT_S = 5.0
 TOTAL_TIMEOUT_S = 30.0
@@ -605,13 +605,6 @@ def _network_reason(exc: httpx.HTTPError) -> str:
     return text.splitlines()[0][:120] if text else type(exc).__name__
 
 
-def _seconds(headers: httpx.Headers) -> float | None:
-    try:
-        return max(0.0, float(headers["retry-after"]))
-    except (KeyError, ValueError):
-        return None
-
-
 def _retry_wait(response: httpx.Response, attempt: int, left: float) -> float | None:
     """Seconds to wait before trying again; None when the answer is final: not a 429 or a
     5xx, or the wait asked for (``Retry-After``, or the limiter's ``RateLimit-Reset``) is
@@ -620,7 +613,8 @@ def _retry_wait(response: httpx.Response, attempt: int, left: float) -> float | 
     if status != 429 and status < 500:
         return None
     # RateLimit-Reset is on every answer; it says when to retry a 429 only.
-    asked = reset_seconds(response.headers) if status == 429 else _seconds(response.headers)
+    headers = response.headers
+    asked = reset_seconds(headers) if status == 429 else header_seconds(headers, "retry-after")
     if asked is not None:
         asked = max(asked, 0.05) if status == 429 else asked
         return asked if asked <= min(left, MAX_RETRY_WAIT_S) else None

@@ -19,7 +19,8 @@ import anyio
 POLL_S = 0.05  # how often a held-back request looks again (an answer may free a slot)
 
 
-def _number(headers: Mapping[str, str], name: str) -> float | None:
+def header_seconds(headers: Mapping[str, str], name: str) -> float | None:
+    """A header holding a number of seconds (or a count), None when absent or not one."""
     try:
         value = float(headers.get(name, ""))
     except ValueError:
@@ -29,8 +30,8 @@ def _number(headers: Mapping[str, str], name: str) -> float | None:
 
 def reset_seconds(headers: Mapping[str, str]) -> float | None:
     """How long the server asks to wait: ``Retry-After``, else ``RateLimit-Reset``."""
-    asked = _number(headers, "retry-after")
-    return asked if asked is not None else _number(headers, "ratelimit-reset")
+    asked = header_seconds(headers, "retry-after")
+    return asked if asked is not None else header_seconds(headers, "ratelimit-reset")
 
 
 @dataclass
@@ -79,8 +80,8 @@ class Pacer:
         self.in_flight = max(0, self.in_flight - 1)
         if headers is None:
             return
-        remaining = _number(headers, "ratelimit-remaining")
-        reset = _number(headers, "ratelimit-reset")
+        remaining = header_seconds(headers, "ratelimit-remaining")
+        reset = header_seconds(headers, "ratelimit-reset")
         if remaining is not None:
             self.remaining = remaining
             self.reset_at = time.monotonic() + (reset or 0.0)

@@ -26,6 +26,7 @@ import pytest
 from bpshell.config import ConfigFile, Profile
 from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
 from tests.conftest import ROOT, Bp, process_env
+from tests.mounts import mount, read_only
 
 KILLS = 120
 BUDGET_S = 12.0
@@ -193,10 +194,6 @@ def test_killed_bp_processes_leave_the_old_or_the_new_file(
 # --- a full disk and a read-only home ---------------------------------------------------
 
 
-def _mount(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["mount", *args], capture_output=True, text=True)
-
-
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 256 KiB tmpfs (mount needs root and CAP_SYS_ADMIN; skipped without them)."""
@@ -204,7 +201,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     where.mkdir()
     if shutil.which("mount") is None:
         pytest.skip("no mount command")
-    done = _mount("-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(where))
+    done = mount("-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(where))
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
@@ -252,17 +249,8 @@ def test_full_disk_keeps_the_old_file(small_disk: Path, sandbox: Sandbox) -> Non
 def read_only_home(bp: Bp, sandbox: Sandbox) -> Iterator[Path]:
     """The home after a login, bind-mounted read-only over itself (read-only even for root)."""
     assert login(bp, sandbox, "before")[0] == 0
-    home = str(bp.home)
-    done = _mount("--bind", home, home)
-    if done.returncode != 0:
-        pytest.skip(f"cannot bind-mount here: {done.stderr.strip()}")
-    try:
-        done = _mount("-o", "remount,ro,bind", home)
-        if done.returncode != 0:
-            pytest.skip(f"cannot remount read-only here: {done.stderr.strip()}")
+    with read_only(bp.home):
         yield bp.home
-    finally:
-        subprocess.run(["umount", "-l", home], check=True)
 
 
 def test_read_only_home_gives_a_clear_error_and_keeps_the_file(

@@ -26,6 +26,7 @@ from bpshell.commands import GlobalOptions, LogoutOptions
 from bpshell.env import Env
 from bpshell.tokens import InMemoryTokens
 from tests.conftest import ROOT, Bp, ScriptedPrompter, bp_process, process_env
+from tests.test_env_exec import start_exec as start_in_group
 from tests.users import UnixUser
 
 TOKEN = "bp_pat_exechome000000000000000000000000001"
@@ -65,21 +66,9 @@ def orphans() -> Iterator[list[int]]:
 
 def start_exec(home: Path, script: str) -> tuple[subprocess.Popen[str], str, int]:
     """``bp exec -- sh -c SCRIPT`` (SCRIPT first prints $BP_BOTPRESS_HOME and $$)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bpshell", "exec", "--", "sh", "-c", script],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=process_env(home),
-        cwd=ROOT,
-        start_new_session=True,
-    )
+    process, private = start_in_group(home, script)
     assert process.stdout is not None
-    private = process.stdout.readline().strip()
-    child = int(process.stdout.readline())
-    assert private and os.path.isdir(private), process.communicate(timeout=20)
-    return process, private, child
+    return process, private, int(process.stdout.readline())
 
 
 def killed_exec(home: Path, orphans: list[int]) -> str:

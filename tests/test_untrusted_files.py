@@ -29,6 +29,7 @@ from bpshell.config import MAX_CONFIG_BYTES, ConfigStore, Profile
 from bpshell.errors import StorageError
 from bpshell.sandbox import ALICE_TOKEN, Sandbox
 from tests.conftest import ROOT, Bp, Outcome, bp_process, process_env, seed
+from tests.mounts import read_only as read_only_mount
 from tests.users import UnixUser
 
 PROMPT_S = 20  # a command that has not answered by then is hanging on the file
@@ -356,10 +357,6 @@ def test_history_never_changes_a_symlinks_target(tmp_path: Path, dotfiles: Path)
 # --- 5: a read-only config (a mounted secret) -------------------------------------------
 
 
-def _mount(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["mount", *args], capture_output=True, text=True)
-
-
 @pytest.fixture
 def read_only(bp: Bp, sandbox: Sandbox) -> Iterator[Path]:
     """A 0755 home with a 0644 config.json, bind-mounted read-only over itself: chmod fails
@@ -367,17 +364,8 @@ def read_only(bp: Bp, sandbox: Sandbox) -> Iterator[Path]:
     seed(bp, one_profile(sandbox.url, token=ALICE_TOKEN))
     bp.home.chmod(0o755)
     bp.config_path.chmod(0o644)
-    home = str(bp.home)
-    done = _mount("--bind", home, home)
-    if done.returncode != 0:
-        pytest.skip(f"cannot bind-mount here: {done.stderr.strip()}")
-    try:
-        done = _mount("-o", "remount,ro,bind", home)
-        if done.returncode != 0:
-            pytest.skip(f"cannot remount read-only here: {done.stderr.strip()}")
+    with read_only_mount(bp.home):
         yield bp.home
-    finally:
-        subprocess.run(["umount", "-l", home], check=True)
 
 
 def test_read_only_commands_work_on_a_read_only_config(bp: Bp, read_only: Path) -> None:

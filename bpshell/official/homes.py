@@ -24,9 +24,12 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bpshell.env import Env
 from bpshell.errors import StorageError
+
+if TYPE_CHECKING:  # config.py asks is_private_home on every write: keep this module light
+    from bpshell.env import Env
 
 PRIVATE_HOMES = ".exec"
 PRIVATE_MARK = ".bpshell-private"
