@@ -72,12 +72,23 @@ def logged_in(bp: Bp, server: HostileServer) -> bytes:
 def measured(home: Path, tmp_path: Path, *words: str) -> tuple[Outcome, int, float]:
     """``bp WORDS`` as a real process: what it showed, its peak RSS in bytes, its wall time.
 
-    ``os.wait4`` gives the rusage of this one child (``RUSAGE_CHILDREN`` would be the
-    largest of every child the test process ever had). ``sh`` sets the address-space net
-    and ``exec``s, so the measured process is ``bp`` itself.
+    The peak is ``bp``'s own ``VmHWM``, read at its exit: Linux's ``ru_maxrss`` of a child
+    starts at its parent's RSS when it forked (it survives the exec), so it measured the
+    pytest worker as much as ``bp``. ``sh`` sets the address-space net and ``exec``s.
     """
+    hwm = tmp_path / "vmhwm"
+    probe = (
+        "import atexit, runpy, sys\n"
+        "def peak():\n"
+        "    with open('/proc/self/status') as f:\n"
+        "        kib = next(l.split()[1] for l in f if l.startswith('VmHWM:'))\n"
+        f"    open({str(hwm)!r}, 'w').write(kib)\n"
+        "atexit.register(peak)\n"
+        "sys.argv = ['bp', *sys.argv[1:]]\n"
+        "runpy.run_module('bpshell', run_name='__main__')\n"
+    )
     command = ["sh", "-c", f'ulimit -v {ADDRESS_SPACE_KIB} && exec "$@"', "sh"]
-    command += [sys.executable, "-m", "bpshell", *words]
+    command += [sys.executable, "-c", probe, *words]
     out_path, err_path = tmp_path / "stdout", tmp_path / "stderr"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.monotonic()
@@ -91,7 +102,8 @@ def measured(home: Path, tmp_path: Path, *words: str) -> tuple[Outcome, int, flo
         child.returncode = os.waitstatus_to_exitcode(status)
         elapsed = time.monotonic() - started
     outcome = Outcome(child.returncode, out_path.read_text(), err_path.read_text())
-    return outcome, usage.ru_maxrss * 1024, elapsed
+    peak = int(hwm.read_text()) * 1024 if hwm.exists() else usage.ru_maxrss * 1024
+    return outcome, peak, elapsed
 
 
 # --- 1. bounded answers ------------------------------------------------------------------
