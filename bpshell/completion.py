@@ -34,6 +34,9 @@ from bpshell.commands import (
     find_command,
 )
 from bpshell.lines import scan
+from bpshell.official.completion import OfficialLine, read_line
+from bpshell.official.completion import tops as tops_of_official
+from bpshell.official.helptext import Catalog
 from bpshell.render import clean
 
 MAX_SHOWN = 200
@@ -133,13 +136,15 @@ class CompletionData:
 
 
 class ShellCompleter(Completer):
-    """Completes the command under the cursor; reads :attr:`data` only."""
+    """Completes the command under the cursor; reads :attr:`data` (and :attr:`official`,
+    the official CLI's commands read from its help, replaced whole when loaded) only."""
 
     def __init__(
         self, data: CompletionData | None = None, want: Callable[[Key], None] | None = None
     ) -> None:
         self.data = data or CompletionData()
         self.want = want
+        self.official: Catalog | None = None
 
     def get_completions(
         self, document: Document, complete_event: CompleteEvent
@@ -149,9 +154,13 @@ class ShellCompleter(Completer):
         if found.in_comment:
             return
         words = list(found.words[1:] if found.words[:1] == ("bp",) else found.words)
-        line = _Line.read(words)
+        catalog = self.official
+        official = read_line(catalog, words)
+        line = _Line.read(words) if official is None else _Line([], official.used, official.pending)
         replace = -len(document.text_before_cursor) + found.current_start
-        yield from _Completing(self.data, self.want, line, found.current, replace).run()
+        completing = _Completing(self.data, self.want, line, found.current, replace)
+        completing.catalog, completing.official = catalog, official
+        yield from completing.run()
 
 
 @dataclass
@@ -200,10 +209,14 @@ class _Completing:
     line: _Line
     text: str
     start: int
+    catalog: Catalog | None = None
+    official: OfficialLine | None = None
 
     def run(self) -> Iterator[Completion]:
         command, size = find_command(self.line.positional)
         flags = (*GLOBAL_FLAGS, HELP_FLAG, *(command.flags if command else ()))
+        if self.official is not None:
+            command, flags = None, self.official.known
         if self.line.pending is not None:
             yield from self._values(self.line.pending, self.text, self.start)
             return
@@ -214,7 +227,9 @@ class _Completing:
                 yield from self._values(flag, value, self.start + len(name) + 1)
             return
         if self.text.startswith("-"):
-            yield from self._flags(flags)
+            yield from self._flags(self.official.offered if self.official else flags)
+        elif self.official is not None:
+            yield from self._official(self.official)
         elif command is None:
             yield from self._words(self.line.positional)
         elif command.path not in NOT_IN_SHELL:
@@ -230,10 +245,19 @@ class _Completing:
             for command in COMMANDS:
                 if len(command.path) == 1 and command.path not in NOT_IN_SHELL:
                     tops[command.path[0]] = command.summary
+            tops.update(tops_of_official(self.catalog, list(tops)))
             yield from self._choose(sorted(tops.items()), self.text)
         elif len(positional) == 1 and positional[0] in GROUPS:
             subs = [(c.path[1], c.summary) for c in COMMANDS if c.path[0] == positional[0]]
             yield from self._choose(subs, self.text)
+
+    def _official(self, line: OfficialLine) -> Iterator[Completion]:
+        """A group's members, or the flags of an official command (see
+        :mod:`bpshell.official.completion`)."""
+        if line.members:
+            yield from self._choose(line.members, self.text)
+        elif not self.text and not line.needs_arg:
+            yield from self._flags(line.offered)
 
     def _arguments(
         self, command: Command, given: list[str], flags: Sequence[Flag]

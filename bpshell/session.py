@@ -228,6 +228,7 @@ class Session:
                 else:
                     await self.reload()
                     task_status.started()
+                self._spawn("reading of the official CLI's help", self._read_official)
                 while True:
                     await anyio.sleep(POLL_S)
                     await self.reload()
@@ -271,6 +272,17 @@ class Session:
                 fingerprint=str(fingerprint),
             )
         )
+
+    async def _read_official(self) -> None:
+        """The official CLI's commands and flags for completion (see
+        :mod:`bpshell.official.catalog`): from the cache, else read from its help."""
+        from bpshell.official.catalog import load_catalog
+        from bpshell.official.in_shell import working_folder
+
+        catalog = await load_catalog(self.home, self._env.environ, working_folder())
+        if catalog is not None:
+            self.completer.official = catalog
+            self.on_change()
 
     async def after_command(self, path: tuple[str, ...], code: int) -> None:
         """Catch up with what a command of this shell did (a login may have a new token)."""

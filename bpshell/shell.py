@@ -52,6 +52,7 @@ from bpshell.commands import (
 from bpshell.env import Env
 from bpshell.errors import BpError, ExitStatus, UsageError
 from bpshell.lines import split_commands
+from bpshell.official.in_shell import hand_over
 from bpshell.render import Result, error_json, error_line, to_json
 
 INTERRUPTED = int(ExitStatus.INTERRUPTED)
@@ -135,10 +136,14 @@ class LineRunner:
         if words[:1] == ["bp"] and len(words) > 1:
             words = words[1:]
         try:
-            builtin = _BUILTINS.get(words[0])
-            if builtin is not None:
-                return builtin(self, words[1:])
-            invocation = parse(words, self.environ)
+            invocation = hand_over(
+                words, self.environ, self.env.home, builtins=_BUILTINS, repl=place is None
+            )
+            if invocation is None:
+                builtin = _BUILTINS.get(words[0])
+                if builtin is not None:
+                    return builtin(self, words[1:])
+                invocation = parse(words, self.environ)
             if invocation.command is not None and invocation.command.path == ("shell",):
                 raise UsageError("already in the shell", "run its commands directly")
             if invocation.version:

@@ -13,7 +13,7 @@ import shlex
 import shutil
 import stat
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -62,8 +62,13 @@ class Delegation:
     words: tuple[str, ...]
 
 
-def plan_delegation(words: Sequence[str], environ: Mapping[str, str]) -> Delegation | None:
-    """The hand-over of ``words`` when they name an official CLI command, else None.
+def plan_delegation(
+    words: Sequence[str],
+    environ: Mapping[str, str],
+    commands: Container[str] | None = OFFICIAL_COMMANDS,
+) -> Delegation | None:
+    """The hand-over of ``words`` when they name one of ``commands`` (None: any command
+    word), else None.
 
     As everywhere in bpshell, ``-p/--profile`` and ``--botpressHome`` may come before or
     after the command (up to ``--``); they pick the credentials and are not passed on. Every
@@ -98,7 +103,7 @@ def plan_delegation(words: Sequence[str], environ: Mapping[str, str]) -> Delegat
                 command = word
             passed.append(word)
         index += 1
-    if command is None or command not in OFFICIAL_COMMANDS:
+    if command is None or (commands is not None and command not in commands):
         return None
     if empty is not None:
         raise empty
@@ -113,24 +118,8 @@ def _with(opts: GlobalOptions, dest: str, value: str) -> GlobalOptions:
 
 async def delegate(plan: Delegation, env: Env) -> int:
     """Run the official CLI with ``plan.words`` and the credentials in force; its status."""
-    looping = env.environ.get(DELEGATING)
-    if looping:
-        raise OfficialCliMissing(
-            f"'bp {plan.command}' is a command of the official Botpress CLI, but {looping} "
-            "runs bpshell again",
-            INSTALL_HINT,
-        )
-    lookup = look_for_official_cli(env.environ, _cwd())
-    for note in lookup.notes:
-        env.debug(f"debug: {clean(note)}")
-    for candidate, why in lookup.skipped:
-        env.debug(f"debug: skipped {clean(candidate)}: {clean(why)}")
-    cli = lookup.command
-    if cli is None:
-        raise OfficialCliMissing(_missing(plan.command, lookup), INSTALL_HINT)
-    if lookup.reason != CONFIGURED:  # the user's own choice: nothing was looked for
-        env.debug(f"debug: running the official CLI {clean(cli[0])} ({lookup.reason})")
-    variables = await _delegated_variables(plan, env)
+    cli = official_cli(plan.command, env)
+    variables = await delegated_variables(plan, env)
     return await run_child(
         [*cli, *plan.words],
         variables,
@@ -140,8 +129,32 @@ async def delegate(plan: Delegation, env: Env) -> int:
     )
 
 
-def _missing(command: str, lookup: Lookup) -> str:
-    what = f"'bp {command}' is a command of the official Botpress CLI"
+def official_cli(command: str, env: Env, *, said: str | None = None) -> list[str]:
+    """The official CLI to run ``command`` with, found from the working folder (what was
+    looked at goes to the debug log); OfficialCliMissing, naming the command as ``said``
+    (default ``'bp COMMAND'``), when there is none to run."""
+    said = said or f"'bp {clean(command)}'"
+    looping = env.environ.get(DELEGATING)
+    if looping:
+        raise OfficialCliMissing(
+            f"{said} is a command of the official Botpress CLI, but {looping} runs bpshell again",
+            INSTALL_HINT,
+        )
+    lookup = look_for_official_cli(env.environ, _cwd())
+    for note in lookup.notes:
+        env.debug(f"debug: {clean(note)}")
+    for candidate, why in lookup.skipped:
+        env.debug(f"debug: skipped {clean(candidate)}: {clean(why)}")
+    cli = lookup.command
+    if cli is None:
+        raise OfficialCliMissing(_missing(said, lookup), INSTALL_HINT)
+    if lookup.reason != CONFIGURED:  # the user's own choice: nothing was looked for
+        env.debug(f"debug: running the official CLI {clean(cli[0])} ({lookup.reason})")
+    return cli
+
+
+def _missing(said: str, lookup: Lookup) -> str:
+    what = f"{said} is a command of the official Botpress CLI"
     # bpshell's own bp on PATH is no news; an official CLI passed over as unsafe is.
     unsafe = [(c, why) for c, why in lookup.skipped if why != IS_BPSHELL]
     if not unsafe:
@@ -152,7 +165,7 @@ def _missing(command: str, lookup: Lookup) -> str:
     return f"{what}; bpshell did not run {candidate}, as {why}{also}"
 
 
-async def _delegated_variables(plan: Delegation, env: Env) -> dict[str, str]:
+async def delegated_variables(plan: Delegation, env: Env) -> dict[str, str]:
     """The credentials in force, where flags given to the official command win (the 0.8
     CLI lets BP_* variables override its own flags, so they must agree)."""
     try:
