@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import anyio
 
@@ -369,7 +369,6 @@ def _flag_profile(opts: GlobalOptions) -> str | None:
 
 
 def _status(code: int) -> ExitStatus:
-    try:
-        return ExitStatus(code)
-    except ValueError:
-        return ExitStatus.FAILURE
+    """The session's exit status: a child's own (``exec``, the official CLI) as it is, as
+    one-shot ``bp`` passes it on."""
+    return cast(ExitStatus, code) if 0 <= code <= 255 else ExitStatus.FAILURE

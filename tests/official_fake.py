@@ -3,9 +3,9 @@
 ``<project>/node_modules/@botpress/cli/`` holds its package.json (version :data:`VERSION`)
 and ``bin.sh``; ``node_modules/.bin/bp`` links to it, where the safe lookup finds the
 project's local install. It prints yargs' help (the layout of the 0.8 line) for ``--help``,
-logging each such run (and the token it saw, if any) to ``$FAKE_HELP_LOG``; ``dev`` runs
-until Ctrl-C, ``init`` asks a question on the terminal, ``deploy`` exits 3, anything else
-says what it got. The script must not name bpshell: the lookup would take it for bpshell.
+logging each such run (and the token it saw, if any) to ``$FAKE_HELP_LOG``. Other runs log
+the token they got to ``$FAKE_TOKEN_LOG``: ``dev`` runs until Ctrl-C, ``init`` asks a question
+on the terminal, ``deploy`` exits 3, anything else says what it got. The script must not name bpshell: the lookup would take it for bpshell.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ EOF
     esac
     exit 0 ;;
 esac
+[ -n "$FAKE_TOKEN_LOG" ] && echo "$1: token=${BP_TOKEN:-none}" >> "$FAKE_TOKEN_LOG"
 case "$1" in
 dev)
     trap 'echo "official dev got SIGINT, stopping"; exit 0' INT
@@ -82,7 +83,7 @@ init)
     echo "official init creating $name in $BP_WORKSPACE_ID"
     exit 0 ;;
 deploy)
-    echo "official deploy: argv=$* workspace=$BP_WORKSPACE_ID token=$BP_TOKEN"
+    echo "official deploy: argv=$* workspace=$BP_WORKSPACE_ID token=${BP_TOKEN:+set}"
     exit 3 ;;
 *)
     echo "official ran: $* workspace=${BP_WORKSPACE_ID:-unset}" ;;

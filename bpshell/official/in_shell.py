@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Awaitable, Container, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
@@ -45,6 +46,7 @@ from bpshell.commands import (
 if TYPE_CHECKING:
     from bpshell.env import Env
     from bpshell.official.delegation import Delegation
+    from bpshell.official.helptext import Catalog
     from bpshell.render import Result
 
 OURS = frozenset({c.path[0] for c in COMMANDS} | set(GROUPS))
@@ -69,14 +71,19 @@ def hand_over(
     word = _command_word(words)
     if word is None or word in OURS:
         return None
+    known = None
     if word == HELP_WORD:
         topic = _command_word(words[words.index(HELP_WORD) + 1 :])
         if topic is None or topic in OURS or topic in TOPICS or topic in builtins:
             return None
+        known = _Known.find(environ, home)
+        if topic not in known.listed:
+            return None  # bpshell's help says it is none of its commands or topics
         words, word = _as_help_flag(words), topic
     elif word in builtins:
         return None
-    plan, unlisted = _decide(words, word, environ, home, builtins)
+    known = known or _Known.find(environ, home)
+    plan, unlisted = _decide(words, word, environ, known, builtins)
     note = UNLISTED if unlisted else None
     return Invocation(_command(plan, repl, note), None, plan.globals, words=tuple(words))
 
@@ -102,41 +109,62 @@ def _as_help_flag(words: Sequence[str]) -> list[str]:
     return [*words[:index], *words[index + 1 :], "--help"]
 
 
+@dataclass(frozen=True)
+class _Known:
+    """The official CLI found (its command), its commands as last read, and every official
+    command word known: one-shot's and those."""
+
+    installed: list[str] | None
+    catalog: Catalog | None
+    listed: frozenset[str]
+
+    @classmethod
+    def find(cls, environ: Mapping[str, str], home: Path) -> _Known:
+        from bpshell.errors import BpError
+        from bpshell.official.catalog import cached_catalog
+        from bpshell.official.delegation import OFFICIAL_COMMANDS, look_for_official_cli
+
+        try:
+            installed = look_for_official_cli(environ, working_folder()).command
+        except BpError:  # a BP_OFFICIAL_CLI that cannot run: the hand-over says why
+            installed = None
+        catalog = cached_catalog(home, installed) if installed is not None else None
+        listed = OFFICIAL_COMMANDS | (catalog.words if catalog is not None else frozenset())
+        return cls(installed, catalog, listed)
+
+
+# How alike a typo must be to an official command to be taken for it: more than to one of
+# bpshell's (difflib's 0.6), as there are more of them ("bogus" is not "bots").
+OFFICIAL_CUTOFF = 0.75
+
+
 def _decide(
     words: Sequence[str],
     word: str,
     environ: Mapping[str, str],
-    home: Path,
+    known: _Known,
     builtins: Container[str],
 ) -> tuple[Delegation, bool]:
     """The hand-over of ``words``, and whether ``word`` is one no list of commands names."""
     import difflib
 
-    from bpshell.errors import BpError, UsageError
-    from bpshell.official.catalog import cached_catalog
-    from bpshell.official.delegation import (
-        OFFICIAL_COMMANDS,
-        look_for_official_cli,
-        plan_delegation,
-    )
+    from bpshell.errors import UsageError
+    from bpshell.official.delegation import plan_delegation
     from bpshell.render import clean
 
     plan = plan_delegation(words, environ, commands=None)
     assert plan is not None and plan.command == word
-    try:
-        installed = look_for_official_cli(environ, working_folder()).command
-    except BpError:  # a BP_OFFICIAL_CLI that cannot run: the hand-over says why
-        installed = None
-    catalog = cached_catalog(home, installed) if installed is not None else None
-    listed = OFFICIAL_COMMANDS | (catalog.words if catalog is not None else frozenset())
-    if word in listed:
+    if word in known.listed:
         return plan, False
     shown = clean(word[:60] + ("…" if len(word) > 60 else ""))
-    shell_words = [w for w in ("help", "exit", "quit", "clear") if w in builtins]
-    close = difflib.get_close_matches(word, [*sorted(OURS), *shell_words, *sorted(listed)], n=1)
+    ours = [*sorted(OURS), *(w for w in ("help", "exit", "quit", "clear") if w in builtins)]
+    close = difflib.get_close_matches(word, ours, n=1) + difflib.get_close_matches(
+        word, sorted(known.listed), n=1, cutoff=OFFICIAL_CUTOFF
+    )
     if close:
-        raise UsageError(f"unknown command '{shown}'", f"did you mean '{close[0]}'?")
-    if installed is not None and catalog is None:
+        best = max(close, key=lambda c: difflib.SequenceMatcher(None, word, c).ratio())
+        raise UsageError(f"unknown command '{shown}'", f"did you mean '{best}'?")
+    if known.installed is not None and known.catalog is None:
         return plan, True
     raise UsageError(f"unknown command '{shown}'", "Run: help")
 
