@@ -12,6 +12,10 @@
   the official CLI with the same variables and home; :func:`find_official_cli` never picks
   bpshell itself, and the ``BPSHELL_DELEGATING`` mark stops any loop back into bpshell.
 
+- **In the shell.** ``bp shell`` hands the same commands over (``in_shell``), and completes
+  the official CLI's commands and flags, read from its own help once per installed version
+  (``helptext`` parses it, ``catalog`` runs it and keeps the cache, ``completion`` reads a line).
+
 A token never goes into a child's argv, and is never printed except by ``bp env``.
 
 ``files`` is the import, ``child`` runs ``env``/``exec`` and any child with credentials,
