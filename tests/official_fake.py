@@ -5,7 +5,9 @@ and ``bin.sh``; ``node_modules/.bin/bp`` links to it, where the safe lookup find
 project's local install. It prints yargs' help (the layout of the 0.8 line) for ``--help``,
 logging each such run (and the token it saw, if any) to ``$FAKE_HELP_LOG``. Other runs log
 the token they got to ``$FAKE_TOKEN_LOG``: ``dev`` runs until Ctrl-C, ``init`` asks a question
-on the terminal, ``deploy`` exits 3, anything else says what it got. The script must not name bpshell: the lookup would take it for bpshell.
+on the terminal, ``raw`` leaves the terminal raw as it dies, ``deploy`` exits 3, anything
+else says what it got. The script must not
+name bpshell: the lookup would take it for bpshell.
 """
 
 from __future__ import annotations
@@ -82,6 +84,9 @@ init)
     read -r name
     echo "official init creating $name in $BP_WORKSPACE_ID"
     exit 0 ;;
+raw)
+    stty raw -echo  # then killed, as a node program with a prompt up may be
+    kill -9 $$ ;;
 deploy)
     echo "official deploy: argv=$* workspace=$BP_WORKSPACE_ID token=${BP_TOKEN:+set}"
     exit 3 ;;

@@ -282,6 +282,26 @@ def test_the_terminal_is_the_childs_and_a_failure_is_said(
     assert "+init\n" in history and "my-bot" not in history
 
 
+def test_the_terminal_is_put_back_as_it_was_when_a_child_ends(
+    spawn, home: Path, project: Path
+) -> None:
+    """A child killed while it had the terminal raw leaves Ctrl-C a plain character; the shell
+    puts the modes back, so Ctrl-C still stops the next child."""
+    write_cache(home, {**CATALOG, "commands": [*CATALOG["commands"], {"name": "raw"}]})
+    child, _ = spawn(project)
+    child.expect_exact("bp default:ws_acme ›")
+    child.send("raw\r")
+    child.expect_exact("note: 'raw' (official Botpress CLI) exited with status 137")
+    child.expect_exact("bp default:ws_acme ›")
+    child.send("dev\r")
+    child.expect_exact("official dev running:")
+    child.sendintr()
+    child.expect_exact("official dev got SIGINT, stopping")
+    child.expect_exact("bp default:ws_acme ›")
+    child.send("exit\r")
+    child.expect(pexpect.EOF)
+
+
 def tab_until(child: pexpect.spawn, text: str) -> None:
     """Press Tab until ``text`` shows: what the completer offers is loaded in the background."""
     for _ in range(int(TIMEOUT_S / 0.2)):

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Awaitable, Container, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -195,13 +195,16 @@ def _command(plan: Delegation, repl: bool, note: str | None) -> Command:
         if note is not None:
             env.err(note.format(word=word, cli=clean(cli[0])))
         variables = await delegated_variables(plan, env)
-        child = run_child(
-            [*cli, *plan.words],
-            variables,
-            env,
-            private_home=bool(variables),
-            extra={DELEGATING: cli[0]},
-        )
+
+        def child() -> Awaitable[int]:
+            return run_child(
+                [*cli, *plan.words],
+                variables,
+                env,
+                private_home=bool(variables),
+                extra={DELEGATING: cli[0]},
+            )
+
         with _modes_kept(env.stdin):
             status = await _in_terminal(child)
         if repl and status not in (0, CANCELLED):
@@ -211,15 +214,15 @@ def _command(plan: Delegation, repl: bool, note: str | None) -> Command:
     return Command((plan.command,), "a command of the official Botpress CLI", run)
 
 
-async def _in_terminal(child: Awaitable[int]) -> int:
-    """Await ``child`` with the terminal released by a prompt_toolkit app, if one is running
+async def _in_terminal(child: Callable[[], Awaitable[int]]) -> int:
+    """Run ``child`` with the terminal released by a prompt_toolkit app, if one is running
     (none is between prompts; none can be if prompt_toolkit was never imported)."""
     if "prompt_toolkit" not in sys.modules:
-        return await child
+        return await child()
     from prompt_toolkit.application import in_terminal
 
     async with in_terminal():
-        return await child
+        return await child()
 
 
 @contextlib.contextmanager
