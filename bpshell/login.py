@@ -234,7 +234,8 @@ async def _choose_workspace(target: _Target, client: ApiClient, env: Env, intera
         env.err(f"Using the token's only workspace, {workspace_label(only.name, only.id)}")
         return only.id
     choices = [(w.id, w.name) for w in workspaces]
-    return await env.prompter.choose("Workspace", choices, current)
+    rows = [(w.name, w.id) for w in workspaces]
+    return await env.prompter.choose("Workspace", choices, current, rows=rows)
 
 
 def _known(workspaces: list[Workspace], limit: int = 10) -> str:

@@ -390,11 +390,10 @@ async def _pick_profile(opts: GlobalOptions, env: Env, label: str) -> str:
         raise UsageError("no profile name given", f"known profiles: {clean(known)}")
     if not config.profiles:
         raise NotLoggedInError("No profiles yet", "Run: bp login")
-    choices = [
-        (name, workspace_label(p.workspaceName, p.workspaceId))
-        for name, p in sorted(config.profiles.items())
-    ]
-    return await env.prompter.choose(label, choices, config.active())
+    profiles = sorted(config.profiles.items())
+    choices = [(name, workspace_label(p.workspaceName, p.workspaceId)) for name, p in profiles]
+    rows = [(name, p.workspaceName or "", p.workspaceId) for name, p in profiles]
+    return await env.prompter.choose(label, choices, config.active(), rows=rows)
 
 
 async def run_get(options: NameOptions, opts: GlobalOptions, env: Env) -> Result:
