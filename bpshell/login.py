@@ -223,16 +223,16 @@ async def _choose_workspace(target: _Target, client: ApiClient, env: Env, intera
         if interactive:
             raise
         raise UsageError("no workspace given", "pass --workspaceId ID") from exc
+    if len(workspaces) == 1:  # nothing to choose: with or without a terminal
+        only = workspaces[0]
+        env.err(f"Using the token's only workspace, {workspace_label(only.name, only.id)}")
+        return only.id
     if not interactive:
         raise UsageError("no workspace given", f"pass --workspaceId ID; {_known(workspaces)}")
     if not workspaces:
         raise BpError(
             "this token cannot use any workspace", f"create one at {app_url(target.api_url)}"
         )
-    if len(workspaces) == 1:
-        only = workspaces[0]
-        env.err(f"Using the token's only workspace, {workspace_label(only.name, only.id)}")
-        return only.id
     choices = [(w.id, w.name) for w in workspaces]
     rows = [(w.name, w.id) for w in workspaces]
     return await env.prompter.choose("Workspace", choices, current, rows=rows)
