@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bpshell.cache import drop_workspaces
-from bpshell.commands import TRUE_WORDS, GlobalOptions, LoginOptions, LogoutOptions
+from bpshell.commands import TRUE_WORDS, GlobalOptions, LoginOptions, LogoutOptions, worded
 from bpshell.config import (
     DEFAULT_API_URL,
     DEFAULT_PROFILE,
@@ -34,6 +34,15 @@ if TYPE_CHECKING:
 ARGV_TOKEN_HINT = (
     "hint: --token - (reads stdin) or BP_TOKEN keeps the token out of shell history "
     "and the process list"
+)
+
+BP_TOKEN_STAYS = (
+    "note: BP_TOKEN is set in this environment, so commands still use that token; "
+    "bp cannot log it out. Run: unset BP_TOKEN"
+)
+BP_TOKEN_STAYS_IN_SHELL = (
+    "note: BP_TOKEN was set when this shell started, so its commands still use that token; "
+    "bp cannot log it out: exit, run unset BP_TOKEN, and start the shell again"
 )
 
 
@@ -74,7 +83,7 @@ async def run_login(options: LoginOptions, opts: GlobalOptions, env: Env) -> Res
         )
     storage = await _save(target, token, verification, options, env)
     drop_workspaces(env.home, target.name)
-    _say_what_changed(target, verification.workspace, config, env)
+    _say_what_changed(target, verification.workspace, config, opts, env)
     label = workspace_label(verification.workspace.name, workspace_id)
     email = clean(verification.account.email)
     role = verification.role
@@ -119,7 +128,7 @@ def _given_token(options: LoginOptions, opts: GlobalOptions, env: Env) -> str | 
         return check_token(text)
     if options.token is not None:
         if not opts.confirm and env.environ.get("CI", "").strip().lower() not in TRUE_WORDS:
-            env.err(ARGV_TOKEN_HINT)
+            env.err(worded(opts, ARGV_TOKEN_HINT))
         return check_token(options.token)
     from_env = env.environ.get("BP_TOKEN")
     return check_token(from_env) if from_env else None
@@ -166,20 +175,28 @@ def _warn_of_the_role(role: str | None, label: str, env: Env) -> None:
         )
 
 
-def _say_what_changed(target: _Target, workspace: Workspace, before: ConfigFile, env: Env) -> None:
+def _say_what_changed(
+    target: _Target, workspace: Workspace, before: ConfigFile, opts: GlobalOptions, env: Env
+) -> None:
     """Name what a login replaced or switched, so that nothing changes unsaid."""
     existing = target.existing
     if existing is not None and existing.workspaceId != workspace.id:
         old = workspace_label(existing.workspaceName, existing.workspaceId)
         env.err(
-            f'note: profile "{clean(target.name)}" was on workspace {old}; '
-            "bp login -p NAME keeps a login per profile"
+            worded(
+                opts,
+                f'note: profile "{clean(target.name)}" was on workspace {old}; '
+                "bp login -p NAME keeps a login per profile",
+            )
         )
     previous = before.active()
     if previous is not None and previous != target.name:
         env.err(
-            f'Active profile is now "{clean(target.name)}" (was "{clean(previous)}"); '
-            f"switch back with: bp profiles use {clean(previous)}"
+            worded(
+                opts,
+                f'Active profile is now "{clean(target.name)}" (was "{clean(previous)}"); '
+                f"switch back with: bp profiles use {clean(previous)}",
+            )
         )
 
 
@@ -327,12 +344,9 @@ async def run_logout(options: LogoutOptions, opts: GlobalOptions, env: Env) -> R
     lines = [_logout_line(name, profile, name in kept) for name, profile in removed.items()]
     _note_official_copies(env, {n: t for n, t in tokens.items() if t})
     if after:
-        env.err(after)
+        env.err(worded(opts, after))
     if "BP_TOKEN" in env.environ:
-        env.err(
-            "note: BP_TOKEN is set in this environment, so commands still use that token; "
-            "bp cannot log it out. Run: unset BP_TOKEN"
-        )
+        env.err(BP_TOKEN_STAYS_IN_SHELL if opts.in_shell else BP_TOKEN_STAYS)
     elif not removed and not left:
         env.err("Not logged in; nothing to remove.")
     data = {

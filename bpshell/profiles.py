@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bpshell.cache import drop_workspaces
-from bpshell.commands import ActiveOptions, GlobalOptions, ListOptions, NameOptions, RenameOptions
+from bpshell.commands import (
+    ActiveOptions,
+    GlobalOptions,
+    ListOptions,
+    NameOptions,
+    RenameOptions,
+    worded,
+)
 from bpshell.config import (
     DEFAULT_API_URL,
     ConfigFile,
@@ -220,7 +227,7 @@ async def run_list(options: ListOptions, opts: GlobalOptions, env: Env) -> Resul
         for name in sorted(config.profiles)
     ]
     if not rows:
-        env.err("No profiles. Log in with: bp login")
+        env.err(worded(opts, "No profiles. Log in with: bp login"))
         return Result([], "")
     headers = ["", "NAME", "WORKSPACE", "API URL"] + (["TOKEN"] if options.display_token else [])
     cells = {row["name"]: _cells(row, options) for row in rows}
@@ -447,7 +454,7 @@ async def run_rm(options: NameOptions, opts: GlobalOptions, env: Env) -> Result:
         after = fall_back(change.config, active)
     drop_workspaces(env.home, name)
     if after:
-        env.err(after)
+        env.err(worded(opts, after))
     warn_left(env, change)
     status = ExitStatus.FAILURE if name in {owner(u) for u in change.left} else ExitStatus.OK
     return Result({"removed": name}, f'Removed profile "{clean(name)}" and its token', status)
