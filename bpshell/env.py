@@ -169,6 +169,16 @@ def default_home(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("BP_BOTPRESS_HOME") or Path.home() / ".botpress").expanduser()
 
 
+@dataclass(frozen=True)
+class Sandboxed:
+    """The local sandbox a ``bp shell --sandbox`` session runs on: logins default to its
+    ``url`` and point at its demo tokens (fake; ``tokens`` lines, as its banner lists them),
+    never at the real web app."""
+
+    url: str
+    tokens: tuple[str, ...]
+
+
 @dataclass
 class Env:
     """Everything a command touches. One per one-shot run; one per shell session."""
@@ -184,6 +194,7 @@ class Env:
     stderr_stream: TextIO | None = None
     verbose: bool = False
     api_timeout: float | None = None
+    sandbox: Sandboxed | None = None
     _http: httpx.AsyncClient | None = field(default=None, repr=False)
     _config: ConfigStore | None = field(default=None, repr=False)
 

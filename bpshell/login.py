@@ -13,6 +13,7 @@ from bpshell.cache import drop_workspaces
 from bpshell.commands import TRUE_WORDS, GlobalOptions, LoginOptions, LogoutOptions, worded
 from bpshell.config import (
     DEFAULT_API_URL,
+    DEFAULT_APP_URL,
     DEFAULT_PROFILE,
     ConfigFile,
     Profile,
@@ -24,13 +25,14 @@ from bpshell.config import (
     tokens_page,
 )
 from bpshell.env import Env, confirm
-from bpshell.errors import ApiError, BpError, ExitStatus, UsageError
+from bpshell.errors import ApiError, AuthError, BpError, ExitStatus, UsageError
 from bpshell.render import Result, clean, workspace_label
 from bpshell.tokens import Storage, read_token
 
 if TYPE_CHECKING:
     from bpshell.api import Account, ApiClient, Verification, Workspace
 
+SANDBOX_HINT = "this is the sandbox: log in with one of its demo tokens, listed above"
 ARGV_TOKEN_HINT = (
     "hint: --token - (reads stdin) or BP_TOKEN keeps the token out of shell history "
     "and the process list"
@@ -59,6 +61,16 @@ class _Target:
 
 async def run_login(options: LoginOptions, opts: GlobalOptions, env: Env) -> Result:
     """Verify a token and a workspace, then save them as a profile and make it active."""
+    try:
+        return await _log_in(options, opts, env)
+    except BpError as error:
+        if _at_sandbox(options.api_url, env) and DEFAULT_APP_URL in (error.hint or ""):
+            _list_demo_tokens(env)  # the real web app makes no token the sandbox knows
+            error.hint = SANDBOX_HINT
+        raise
+
+
+async def _log_in(options: LoginOptions, opts: GlobalOptions, env: Env) -> Result:
     interactive = env.interactive and not opts.confirm
     config = env.config.load()
     target = _target(options, opts, env, config)
@@ -110,7 +122,8 @@ def _target(options: LoginOptions, opts: GlobalOptions, env: Env, config: Config
     api_url = (
         options.api_url
         or env.environ.get("BP_API_URL")
-        or (existing.apiUrl if existing else DEFAULT_API_URL)
+        or (existing.apiUrl if existing else None)
+        or (env.sandbox.url if env.sandbox else DEFAULT_API_URL)
     )
     return _Target(name, existing, check_api_url(api_url))
 
@@ -215,7 +228,9 @@ async def _stored_or_asked_token(
             + tokens_page(target.api_url),
         )
     page = tokens_page(target.api_url)
-    if stored is None:
+    if stored is None and _at_sandbox(target.api_url, env):
+        _list_demo_tokens(env)
+    elif stored is None:
         opened = not options.no_browser and env.browser(page)
         env.err(f"{'Opened' if opened else 'Create a Personal Access Token at'} {page}")
     label = "Personal Access Token" + (" (Enter keeps the stored one)" if stored else "") + ": "
@@ -230,6 +245,19 @@ async def _stored_or_asked_token(
                 env.err(exc.message)
 
 
+def _at_sandbox(api_url: str | None, env: Env) -> bool:
+    """Whether a login goes to the sandbox this session runs on (``bp shell --sandbox``)."""
+    sandbox = env.sandbox
+    return sandbox is not None and (api_url or sandbox.url).rstrip("/") == sandbox.url
+
+
+def _list_demo_tokens(env: Env) -> None:
+    assert env.sandbox is not None
+    env.err("This is the sandbox: log in with one of its demo tokens (fake):")
+    for line in env.sandbox.tokens:
+        env.err(line)
+
+
 async def _choose_workspace(target: _Target, client: ApiClient, env: Env, interactive: bool) -> str:
     current = target.existing.workspaceId if target.same_api and target.existing else None
     if current is not None and not interactive:
@@ -237,7 +265,7 @@ async def _choose_workspace(target: _Target, client: ApiClient, env: Env, intera
     try:
         workspaces = await client.list_workspaces()
     except ApiError as exc:
-        if interactive:
+        if interactive or isinstance(exc, AuthError):  # no workspace ID makes a token good
             raise
         raise UsageError("no workspace given", "pass --workspaceId ID") from exc
     if len(workspaces) == 1:  # nothing to choose: with or without a terminal

@@ -675,6 +675,17 @@ def test_rejected_login_writes_nothing(
     assert entries(bp) == keyring
 
 
+def test_a_rejected_token_without_a_workspace_says_so(bp: Bp, sandbox: Sandbox) -> None:
+    """Not "no workspace given": no workspace ID would make the token good."""
+    result = login(bp, sandbox, "-y", token=EXPIRED_TOKEN)
+    assert (result.code, result.out, result.err) == (
+        1,
+        "",
+        f"The token is invalid or expired. Make a new one at {TOKENS_PAGE} and run: bp login\n",
+    )
+    assert bp.config_bytes() is None
+
+
 FAILURES: list[Any] = [
     pytest.param(
         {"operation": "getAccount", "kind": "status", "status": 500},
