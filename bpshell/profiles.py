@@ -68,7 +68,7 @@ async def resolve(opts: GlobalOptions, env: Env, config: ConfigFile | None = Non
     api_url, api_source = _pick(
         (environ.get("BP_API_URL"), "BP_API_URL"),
         (profile.apiUrl if profile else None, "profile"),
-        (DEFAULT_API_URL, "default"),
+        (env.sandbox.url if env.sandbox else DEFAULT_API_URL, "default"),
     )
     workspace_id, workspace_source = _pick(
         (environ.get("BP_WORKSPACE_ID"), "BP_WORKSPACE_ID"),
