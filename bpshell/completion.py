@@ -353,19 +353,3 @@ def _shown(text: str, start: int, display: str, meta: str) -> Completion:
 
 def _quoted(value: str) -> str:
     return value if value and re.fullmatch(r"[\w@%+=:,./-]+", value) else shlex.quote(value)
-
-
-class ChoiceCompleter(Completer):
-    """Completes the values of a choice, matching on the value or on its description."""
-
-    def __init__(self, choices: Sequence[tuple[str, str]]) -> None:
-        self._choices = choices
-
-    def get_completions(
-        self, document: Document, complete_event: CompleteEvent
-    ) -> Iterator[Completion]:
-        typed = document.text_before_cursor
-        wanted = typed.strip().lower()
-        for value, description in self._choices:
-            if wanted in value.lower() or wanted in description.lower():
-                yield _shown(value, -len(typed), value, description)

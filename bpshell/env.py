@@ -31,9 +31,15 @@ class Prompter(Protocol):
         """Ask for a value without echoing it (never pre-filled)."""
 
     async def choose(
-        self, label: str, choices: Sequence[tuple[str, str]], default: str | None
+        self,
+        label: str,
+        choices: Sequence[tuple[str, str]],
+        default: str | None,
+        *,
+        rows: Sequence[Sequence[str]] | None = None,
     ) -> str:
-        """Pick one of ``choices`` ((value, description) pairs); returns the value."""
+        """Pick one of ``choices`` ((value, description) pairs); returns the value. ``rows``
+        are the columns shown for each choice (by default its description, then its value)."""
 
     async def confirm(self, question: str, default: bool = False) -> bool:
         """A yes/no question."""
@@ -50,22 +56,33 @@ class TerminalPrompter:
         return await _ask(session.prompt_async(label, is_password=True))
 
     async def choose(
-        self, label: str, choices: Sequence[tuple[str, str]], default: str | None
+        self,
+        label: str,
+        choices: Sequence[tuple[str, str]],
+        default: str | None,
+        *,
+        rows: Sequence[Sequence[str]] | None = None,
     ) -> str:
-        """See :meth:`Prompter.choose`: a numbered list; the answer is a number, or part of a
-        value or of its description (Tab completes either)."""
+        """See :meth:`Prompter.choose`: numbered rows of aligned columns, as many as fit the
+        screen (:mod:`bpshell.picker`); the answer is a number, or part of a value or of its
+        description, completed and filtered in a menu as it is typed."""
+        import shutil
+
         from prompt_toolkit import PromptSession, print_formatted_text
 
-        from bpshell.completion import ChoiceCompleter
+        from bpshell.picker import HINT, ChoiceCompleter, picker_lines
         from bpshell.render import clean
 
-        for number, (value, description) in enumerate(choices, 1):
-            mark = " (current)" if value == default else ""
-            print_formatted_text(f"  {number:>3}. {clean(description)}  {clean(value)}{mark}")
+        shown = rows or [(description, value) for value, description in choices]
+        values = [value for value, _ in choices]
+        current = values.index(default) if default in values else None
+        size = shutil.get_terminal_size()
+        for line in [*picker_lines(shown, current, size.lines, size.columns), HINT]:
+            print_formatted_text(line)
         session: PromptSession[str] = PromptSession(
-            completer=ChoiceCompleter(choices), complete_while_typing=True
+            completer=ChoiceCompleter(choices, shown), complete_while_typing=True
         )
-        hint = f" [{default}]" if default else ""
+        hint = f" [{clean(default)}]" if default else ""
         while True:
             answer = (await _ask(session.prompt_async(f"{label}{hint}: "))).strip()
             if not answer and default:
@@ -152,6 +169,16 @@ def default_home(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("BP_BOTPRESS_HOME") or Path.home() / ".botpress").expanduser()
 
 
+@dataclass(frozen=True)
+class Sandboxed:
+    """The local sandbox a ``bp shell --sandbox`` session runs on: logins default to its
+    ``url`` and point at its demo tokens (fake; ``tokens`` lines, as its banner lists them),
+    never at the real web app."""
+
+    url: str
+    tokens: tuple[str, ...]
+
+
 @dataclass
 class Env:
     """Everything a command touches. One per one-shot run; one per shell session."""
@@ -167,6 +194,7 @@ class Env:
     stderr_stream: TextIO | None = None
     verbose: bool = False
     api_timeout: float | None = None
+    sandbox: Sandboxed | None = None
     _http: httpx.AsyncClient | None = field(default=None, repr=False)
     _config: ConfigStore | None = field(default=None, repr=False)
 

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bpshell.cache import drop_workspaces
-from bpshell.commands import TRUE_WORDS, GlobalOptions, LoginOptions, LogoutOptions
+from bpshell.commands import TRUE_WORDS, GlobalOptions, LoginOptions, LogoutOptions, worded
 from bpshell.config import (
     DEFAULT_API_URL,
+    DEFAULT_APP_URL,
     DEFAULT_PROFILE,
     ConfigFile,
     Profile,
@@ -24,16 +25,26 @@ from bpshell.config import (
     tokens_page,
 )
 from bpshell.env import Env, confirm
-from bpshell.errors import ApiError, BpError, ExitStatus, UsageError
+from bpshell.errors import ApiError, AuthError, BpError, ExitStatus, UsageError
 from bpshell.render import Result, clean, workspace_label
 from bpshell.tokens import Storage, read_token
 
 if TYPE_CHECKING:
     from bpshell.api import Account, ApiClient, Verification, Workspace
 
+SANDBOX_HINT = "this is the sandbox: log in with one of its demo tokens, listed above"
 ARGV_TOKEN_HINT = (
     "hint: --token - (reads stdin) or BP_TOKEN keeps the token out of shell history "
     "and the process list"
+)
+
+BP_TOKEN_STAYS = (
+    "note: BP_TOKEN is set in this environment, so commands still use that token; "
+    "bp cannot log it out. Run: unset BP_TOKEN"
+)
+BP_TOKEN_STAYS_IN_SHELL = (
+    "note: BP_TOKEN was set when this shell started, so its commands still use that token; "
+    "bp cannot log it out: exit, run unset BP_TOKEN, and start the shell again"
 )
 
 
@@ -50,6 +61,16 @@ class _Target:
 
 async def run_login(options: LoginOptions, opts: GlobalOptions, env: Env) -> Result:
     """Verify a token and a workspace, then save them as a profile and make it active."""
+    try:
+        return await _log_in(options, opts, env)
+    except BpError as error:
+        if _at_sandbox(options.api_url, env) and DEFAULT_APP_URL in (error.hint or ""):
+            _list_demo_tokens(env)  # the real web app makes no token the sandbox knows
+            error.hint = SANDBOX_HINT
+        raise
+
+
+async def _log_in(options: LoginOptions, opts: GlobalOptions, env: Env) -> Result:
     interactive = env.interactive and not opts.confirm
     config = env.config.load()
     target = _target(options, opts, env, config)
@@ -74,7 +95,7 @@ async def run_login(options: LoginOptions, opts: GlobalOptions, env: Env) -> Res
         )
     storage = await _save(target, token, verification, options, env)
     drop_workspaces(env.home, target.name)
-    _say_what_changed(target, verification.workspace, config, env)
+    _say_what_changed(target, verification.workspace, config, opts, env)
     label = workspace_label(verification.workspace.name, workspace_id)
     email = clean(verification.account.email)
     role = verification.role
@@ -101,7 +122,8 @@ def _target(options: LoginOptions, opts: GlobalOptions, env: Env, config: Config
     api_url = (
         options.api_url
         or env.environ.get("BP_API_URL")
-        or (existing.apiUrl if existing else DEFAULT_API_URL)
+        or (existing.apiUrl if existing else None)
+        or (env.sandbox.url if env.sandbox else DEFAULT_API_URL)
     )
     return _Target(name, existing, check_api_url(api_url))
 
@@ -119,7 +141,7 @@ def _given_token(options: LoginOptions, opts: GlobalOptions, env: Env) -> str | 
         return check_token(text)
     if options.token is not None:
         if not opts.confirm and env.environ.get("CI", "").strip().lower() not in TRUE_WORDS:
-            env.err(ARGV_TOKEN_HINT)
+            env.err(worded(opts, ARGV_TOKEN_HINT))
         return check_token(options.token)
     from_env = env.environ.get("BP_TOKEN")
     return check_token(from_env) if from_env else None
@@ -166,20 +188,28 @@ def _warn_of_the_role(role: str | None, label: str, env: Env) -> None:
         )
 
 
-def _say_what_changed(target: _Target, workspace: Workspace, before: ConfigFile, env: Env) -> None:
+def _say_what_changed(
+    target: _Target, workspace: Workspace, before: ConfigFile, opts: GlobalOptions, env: Env
+) -> None:
     """Name what a login replaced or switched, so that nothing changes unsaid."""
     existing = target.existing
     if existing is not None and existing.workspaceId != workspace.id:
         old = workspace_label(existing.workspaceName, existing.workspaceId)
         env.err(
-            f'note: profile "{clean(target.name)}" was on workspace {old}; '
-            "bp login -p NAME keeps a login per profile"
+            worded(
+                opts,
+                f'note: profile "{clean(target.name)}" was on workspace {old}; '
+                "bp login -p NAME keeps a login per profile",
+            )
         )
     previous = before.active()
     if previous is not None and previous != target.name:
         env.err(
-            f'Active profile is now "{clean(target.name)}" (was "{clean(previous)}"); '
-            f"switch back with: bp profiles use {clean(previous)}"
+            worded(
+                opts,
+                f'Active profile is now "{clean(target.name)}" (was "{clean(previous)}"); '
+                f"switch back with: bp profiles use {clean(previous)}",
+            )
         )
 
 
@@ -198,7 +228,9 @@ async def _stored_or_asked_token(
             + tokens_page(target.api_url),
         )
     page = tokens_page(target.api_url)
-    if stored is None:
+    if stored is None and _at_sandbox(target.api_url, env):
+        _list_demo_tokens(env)
+    elif stored is None:
         opened = not options.no_browser and env.browser(page)
         env.err(f"{'Opened' if opened else 'Create a Personal Access Token at'} {page}")
     label = "Personal Access Token" + (" (Enter keeps the stored one)" if stored else "") + ": "
@@ -213,6 +245,19 @@ async def _stored_or_asked_token(
                 env.err(exc.message)
 
 
+def _at_sandbox(api_url: str | None, env: Env) -> bool:
+    """Whether a login goes to the sandbox this session runs on (``bp shell --sandbox``)."""
+    sandbox = env.sandbox
+    return sandbox is not None and (api_url or sandbox.url).rstrip("/") == sandbox.url
+
+
+def _list_demo_tokens(env: Env) -> None:
+    assert env.sandbox is not None
+    env.err("This is the sandbox: log in with one of its demo tokens (fake):")
+    for line in env.sandbox.tokens:
+        env.err(line)
+
+
 async def _choose_workspace(target: _Target, client: ApiClient, env: Env, interactive: bool) -> str:
     current = target.existing.workspaceId if target.same_api and target.existing else None
     if current is not None and not interactive:
@@ -220,21 +265,22 @@ async def _choose_workspace(target: _Target, client: ApiClient, env: Env, intera
     try:
         workspaces = await client.list_workspaces()
     except ApiError as exc:
-        if interactive:
+        if interactive or isinstance(exc, AuthError):  # no workspace ID makes a token good
             raise
         raise UsageError("no workspace given", "pass --workspaceId ID") from exc
+    if len(workspaces) == 1:  # nothing to choose: with or without a terminal
+        only = workspaces[0]
+        env.err(f"Using the token's only workspace, {workspace_label(only.name, only.id)}")
+        return only.id
     if not interactive:
         raise UsageError("no workspace given", f"pass --workspaceId ID; {_known(workspaces)}")
     if not workspaces:
         raise BpError(
             "this token cannot use any workspace", f"create one at {app_url(target.api_url)}"
         )
-    if len(workspaces) == 1:
-        only = workspaces[0]
-        env.err(f"Using the token's only workspace, {workspace_label(only.name, only.id)}")
-        return only.id
     choices = [(w.id, w.name) for w in workspaces]
-    return await env.prompter.choose("Workspace", choices, current)
+    rows = [(w.name, w.id) for w in workspaces]
+    return await env.prompter.choose("Workspace", choices, current, rows=rows)
 
 
 def _known(workspaces: list[Workspace], limit: int = 10) -> str:
@@ -326,12 +372,9 @@ async def run_logout(options: LogoutOptions, opts: GlobalOptions, env: Env) -> R
     lines = [_logout_line(name, profile, name in kept) for name, profile in removed.items()]
     _note_official_copies(env, {n: t for n, t in tokens.items() if t})
     if after:
-        env.err(after)
+        env.err(worded(opts, after))
     if "BP_TOKEN" in env.environ:
-        env.err(
-            "note: BP_TOKEN is set in this environment, so commands still use that token; "
-            "bp cannot log it out. Run: unset BP_TOKEN"
-        )
+        env.err(BP_TOKEN_STAYS_IN_SHELL if opts.in_shell else BP_TOKEN_STAYS)
     elif not removed and not left:
         env.err("Not logged in; nothing to remove.")
     data = {

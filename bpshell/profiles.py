@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bpshell.cache import drop_workspaces
-from bpshell.commands import ActiveOptions, GlobalOptions, ListOptions, NameOptions, RenameOptions
+from bpshell.commands import (
+    ActiveOptions,
+    GlobalOptions,
+    ListOptions,
+    NameOptions,
+    RenameOptions,
+    worded,
+)
 from bpshell.config import (
     DEFAULT_API_URL,
     ConfigFile,
@@ -61,7 +68,7 @@ async def resolve(opts: GlobalOptions, env: Env, config: ConfigFile | None = Non
     api_url, api_source = _pick(
         (environ.get("BP_API_URL"), "BP_API_URL"),
         (profile.apiUrl if profile else None, "profile"),
-        (DEFAULT_API_URL, "default"),
+        (env.sandbox.url if env.sandbox else DEFAULT_API_URL, "default"),
     )
     workspace_id, workspace_source = _pick(
         (environ.get("BP_WORKSPACE_ID"), "BP_WORKSPACE_ID"),
@@ -220,7 +227,7 @@ async def run_list(options: ListOptions, opts: GlobalOptions, env: Env) -> Resul
         for name in sorted(config.profiles)
     ]
     if not rows:
-        env.err("No profiles. Log in with: bp login")
+        env.err(worded(opts, "No profiles. Log in with: bp login"))
         return Result([], "")
     headers = ["", "NAME", "WORKSPACE", "API URL"] + (["TOKEN"] if options.display_token else [])
     cells = {row["name"]: _cells(row, options) for row in rows}
@@ -390,11 +397,10 @@ async def _pick_profile(opts: GlobalOptions, env: Env, label: str) -> str:
         raise UsageError("no profile name given", f"known profiles: {clean(known)}")
     if not config.profiles:
         raise NotLoggedInError("No profiles yet", "Run: bp login")
-    choices = [
-        (name, workspace_label(p.workspaceName, p.workspaceId))
-        for name, p in sorted(config.profiles.items())
-    ]
-    return await env.prompter.choose(label, choices, config.active())
+    profiles = sorted(config.profiles.items())
+    choices = [(name, workspace_label(p.workspaceName, p.workspaceId)) for name, p in profiles]
+    rows = [(name, p.workspaceName or "", p.workspaceId) for name, p in profiles]
+    return await env.prompter.choose(label, choices, config.active(), rows=rows)
 
 
 async def run_get(options: NameOptions, opts: GlobalOptions, env: Env) -> Result:
@@ -448,7 +454,7 @@ async def run_rm(options: NameOptions, opts: GlobalOptions, env: Env) -> Result:
         after = fall_back(change.config, active)
     drop_workspaces(env.home, name)
     if after:
-        env.err(after)
+        env.err(worded(opts, after))
     warn_left(env, change)
     status = ExitStatus.FAILURE if name in {owner(u) for u in change.left} else ExitStatus.OK
     return Result({"removed": name}, f'Removed profile "{clean(name)}" and its token', status)

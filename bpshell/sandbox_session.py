@@ -4,8 +4,10 @@ Starts the sandbox (a local stand-in for Botpress Cloud) in a background thread 
 loopback port, makes a throwaway botpress home (``mkdtemp``: 0700), and logs in through the
 normal ``login`` path to three demo profiles with tokens kept in that home's config.json. The
 keyring is never touched (the session's token store refuses, so a ``login`` inside stores in
-the file too) and ``BP_*`` variables of the real environment are left out. At exit the server
-stops and the home is removed.
+the file too) and ``BP_*`` variables of the real environment are left out. Inside, a login
+defaults to the sandbox and is pointed at its demo tokens (listed in the banner on a
+terminal), never at the real web app (``Env.sandbox``). At exit the server stops and the home
+is removed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from bpshell.commands import GlobalOptions, LoginOptions
-from bpshell.env import Env
+from bpshell.env import Env, Sandboxed
 from bpshell.errors import BpError
 from bpshell.tokens import InMemoryTokens
 
@@ -27,13 +29,18 @@ BANNER = (
     "SANDBOX: a local stand-in for Botpress Cloud at {url}; throwaway home {home}; demo tokens "
     "only; nothing here touches your real account or ~/.botpress"
 )
-TRY = "Profiles: default (acme), globex (Globex Corp), initech (bob). Try: profiles list --verify"
+TOKENS = "Demo tokens (fake, for this sandbox only):"
+TRY = (
+    "Profiles: default (acme), globex (Globex Corp), initech (bob). Try: profiles list --verify, "
+    "or login -p NAME with a token above"
+)
 
 
 @contextlib.asynccontextmanager
 async def sandbox_env(env: Env) -> AsyncIterator[Env]:
     """An environment on a running sandbox with demo profiles; everything is undone at exit."""
     from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
+    from bpshell.sandbox.banner import token_lines
     from bpshell.shell import derive_env
 
     home = Path(tempfile.mkdtemp(prefix="bp-sandbox-"))
@@ -43,7 +50,11 @@ async def sandbox_env(env: Env) -> AsyncIterator[Env]:
         environ = {k: v for k, v in env.environ.items() if not k.startswith("BP_")}
         environ["BP_BOTPRESS_HOME"] = str(home)
         sandboxed = derive_env(
-            env, environ=environ, home=home, tokens=InMemoryTokens(broken=NO_KEYRING)
+            env,
+            environ=environ,
+            home=home,
+            tokens=InMemoryTokens(broken=NO_KEYRING),
+            sandbox=Sandboxed(server.url, tuple(token_lines(server.world))),
         )
         logins = (
             ("initech", BOB_TOKEN, "ws_initech"),
@@ -54,7 +65,7 @@ async def sandbox_env(env: Env) -> AsyncIterator[Env]:
             await _login(sandboxed, server.url, profile, token, workspace)
         env.err(BANNER.format(url=server.url, home=home))
         if env.stdin.isatty():
-            env.err(TRY)
+            env.err("\n".join([TOKENS, *token_lines(server.world), TRY]))
         try:
             yield sandboxed
         finally:

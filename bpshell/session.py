@@ -102,6 +102,7 @@ def _quiet(env: Env, **changes: Any) -> Env:
         "stdout_stream": _Discard(),
         "stderr_stream": _Discard(),
         "api_timeout": env.api_timeout,  # the deadline of a background walk, as of a command
+        "sandbox": env.sandbox,
     }
     fields.update(changes)
     return Env(**fields)
@@ -113,12 +114,16 @@ def _import_heavy() -> None:
 
 
 def peek(
-    path: Path, environ: Mapping[str, str], profile: str | None
+    path: Path,
+    environ: Mapping[str, str],
+    profile: str | None,
+    default_url: str = DEFAULT_API_URL,
 ) -> tuple[View, dict[str, tuple[str, str]]]:
     """The first frame's view, and each profile's (API URL, label), from config.json as plain JSON.
 
     No validation and no pydantic; the same precedence as :func:`bpshell.profiles.resolve`,
     for display only: the real reload replaces both moments later. Anything odd reads as empty.
+    ``default_url`` is the API URL with no profile in force (the sandbox's in one).
     """
     override = environ.get("BP_API_URL")
     data = peek_config(path)
@@ -135,7 +140,7 @@ def peek(
     except (KeyError, TypeError, AttributeError):
         return View(profile), {}
     if entry is None or name is None:
-        return View(profile, api_url=override or DEFAULT_API_URL), profiles
+        return View(profile, api_url=override or default_url), profiles
     workspace = environ.get("BP_WORKSPACE_ID") or entry["workspaceId"]
     label = entry.get("workspaceName") if workspace == entry["workspaceId"] else None
     return View(name, _text(workspace), _text(label), profiles[name][0]), profiles
@@ -171,6 +176,7 @@ class Session:
         self.opts = opts
         self.home = env.home
         self.sandbox = sandbox
+        self._default_url = env.sandbox.url if env.sandbox else DEFAULT_API_URL
         self.view = View()
         self.auth = Auth()
         self.completer = ShellCompleter(want=self.want)
@@ -238,7 +244,9 @@ class Session:
             await self._env.aclose()
 
     def _first_frame(self) -> None:
-        self.view, profiles = peek(self._config_path, self._env.environ, self.opts.profile)
+        self.view, profiles = peek(
+            self._config_path, self._env.environ, self.opts.profile, self._default_url
+        )
         self._urls = {name: url for name, (url, _) in profiles.items()}
         self._profiles = SearchIndex((name, label) for name, (_, label) in profiles.items())
         self._publish()
@@ -346,7 +354,7 @@ class Session:
         self._publish()
 
     def _publish(self) -> None:
-        urls = dict.fromkeys([DEFAULT_API_URL, *sorted(set(self._urls.values()))])
+        urls = dict.fromkeys([self._default_url, *sorted(set(self._urls.values()))])
         self.completer.data = CompletionData(
             profiles=self._profiles,
             profile_urls=dict(self._urls),

@@ -320,6 +320,7 @@ def derive_env(env: Env, **changes: Any) -> Env:
         "stderr_stream": env.stderr_stream,
         "verbose": env.verbose,
         "api_timeout": env.api_timeout,
+        "sandbox": env.sandbox,
     }
     fields.update(changes)
     return Env(**fields)

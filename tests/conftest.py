@@ -97,7 +97,12 @@ class ScriptedPrompter:
         return str(self._next("secret", label))
 
     async def choose(
-        self, label: str, choices: Sequence[tuple[str, str]], default: str | None
+        self,
+        label: str,
+        choices: Sequence[tuple[str, str]],
+        default: str | None,
+        *,
+        rows: Sequence[Sequence[str]] | None = None,
     ) -> str:
         answer = self._next("choose", label)
         return str(answer(choices) if callable(answer) else answer)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -11,7 +13,7 @@ import anyio
 
 from bpshell.env import Env
 from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
-from tests.conftest import Bp, Outcome, ScriptedPrompter
+from tests.conftest import ROOT, Bp, Outcome, ScriptedPrompter, process_env
 
 TIMEOUT_S = 10.0
 
@@ -74,3 +76,37 @@ def shell_env(bp: Bp, *, interactive: bool = True) -> tuple[Env, io.StringIO, io
 def history_text(home: Path) -> str:
     path = home / "shell_history"
     return path.read_text() if path.exists() else ""
+
+
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-B]|\x1b[=>]|\r")
+
+
+class Terminal:
+    """``bp WORDS`` in a pseudo-terminal of ``rows`` x 100, and what it printed; no graphical
+    browser unless ``env`` names one. Use as a context manager."""
+
+    def __init__(
+        self, home: Path, *words: str, env: Mapping[str, str] | None = None, rows: int = 24
+    ) -> None:
+        import pexpect
+
+        environ = process_env(home, {"TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"})
+        for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER", "LINES", "COLUMNS"):
+            environ.pop(name, None)
+        environ.update(env or {})
+        self.screen = io.StringIO()
+        self.child = pexpect.spawn(
+            sys.executable, ["-m", "bpshell", *words], env=environ, cwd=str(ROOT),
+            dimensions=(rows, 100), encoding="utf-8", timeout=TIMEOUT_S,
+        )  # fmt: skip
+        self.child.logfile_read = self.screen
+
+    def lines(self) -> list[str]:
+        """The lines printed so far, without escape sequences."""
+        return _ESCAPES.sub("", self.screen.getvalue()).split("\n")
+
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.child.close(force=True)

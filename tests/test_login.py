@@ -10,7 +10,15 @@ import pytest
 
 import tests.conftest
 from bpshell.env import Env
-from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, EXPIRED_TOKEN, Sandbox
+from bpshell.sandbox import (
+    ALICE_TOKEN,
+    BOB_TOKEN,
+    DANA_TOKEN,
+    EXPIRED_TOKEN,
+    HOOLI_WORKSPACE_ID,
+    UMBRELLA_WORKSPACE_ID,
+    Sandbox,
+)
 from bpshell.tokens import InMemoryTokens
 from tests.conftest import Bp, KeyringView, Outcome, closed_port_url, seed
 
@@ -404,15 +412,17 @@ def test_missing_token_when_not_interactive(bp: Bp, sandbox: Sandbox) -> None:
     ("token", "err"),
     [
         (
-            BOB_TOKEN,
-            "No workspace given. Pass --workspaceId ID; this token can use: initech (ws_initech)\n",
-        ),
-        (
             ALICE_TOKEN,
             "No workspace given. Pass --workspaceId ID; this token can use: acme (ws_acme), "
             "Globex Corp (ws_globex), Team 01 (ws_team01), Team 02 (ws_team02), "
             "Team 03 (ws_team03), Team 04 (ws_team04), Team 05 (ws_team05), "
             "Team 06 (ws_team06), Team 07 (ws_team07), Team 08 (ws_team08), … (47 in all)\n",
+        ),
+        (
+            DANA_TOKEN,
+            "No workspace given. Pass --workspaceId ID; this token can use: "
+            f"Globex Corp (ws_globex), Hooli ({HOOLI_WORKSPACE_ID}), "
+            f"Umbrella ({UMBRELLA_WORKSPACE_ID})\n",
         ),
     ],
 )
@@ -423,6 +433,22 @@ def test_missing_workspace_when_not_interactive_lists_workspaces(
     assert (result.code, result.out, result.err) == (2, "", err)
     assert bp.config_bytes() is None
     assert entries(bp) == {}
+
+
+@pytest.mark.parametrize("flags", [(), ("-y",)])
+def test_without_a_terminal_a_token_of_one_workspace_logs_in_to_it(
+    bp: Bp, sandbox: Sandbox, flags: tuple[str, ...]
+) -> None:
+    result = login(bp, sandbox, *flags, token=BOB_TOKEN)
+    assert (result.code, result.err) == (
+        0,
+        "Using the token's only workspace, initech (ws_initech)\n",
+    )
+    assert result.out == (
+        "Logged in to workspace initech (ws_initech) as bob@example.com (owner) "
+        '— profile "default"\n'
+    )
+    assert bp.config()["profiles"]["default"] == profile(sandbox.url, "ws_initech", "initech")
 
 
 @pytest.mark.parametrize(
@@ -647,6 +673,17 @@ def test_rejected_login_writes_nothing(
     assert (result.code, result.out, result.err) == (1, "", err)
     assert bp.config_bytes() == before
     assert entries(bp) == keyring
+
+
+def test_a_rejected_token_without_a_workspace_says_so(bp: Bp, sandbox: Sandbox) -> None:
+    """Not "no workspace given": no workspace ID would make the token good."""
+    result = login(bp, sandbox, "-y", token=EXPIRED_TOKEN)
+    assert (result.code, result.out, result.err) == (
+        1,
+        "",
+        f"The token is invalid or expired. Make a new one at {TOKENS_PAGE} and run: bp login\n",
+    )
+    assert bp.config_bytes() is None
 
 
 FAILURES: list[Any] = [

@@ -6,8 +6,8 @@ import pytest
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
-from bpshell.completion import ChoiceCompleter
 from bpshell.env import pick
+from bpshell.picker import ChoiceCompleter, picker_lines
 
 CHOICES = [
     ("ws_acme", "acme"),
@@ -37,5 +37,30 @@ def test_an_answer_names_one_choice_or_says_why_not(
 
 
 def test_the_choice_completer_matches_ids_and_names() -> None:
-    found = ChoiceCompleter(CHOICES).get_completions(Document("corp"), CompleteEvent())
-    assert [(c.text, c.display_meta_text) for c in found] == [("ws_globex", "Globex Corp")]
+    rows = [(name, value) for value, name in CHOICES]
+    found = ChoiceCompleter(CHOICES, rows).get_completions(Document("corp"), CompleteEvent())
+    assert [(c.text, c.display_text, c.display_meta_text) for c in found] == [
+        ("ws_globex", "Globex Corp", "ws_globex")
+    ]
+
+
+def test_digits_pick_a_row_and_are_not_completed() -> None:
+    assert list(ChoiceCompleter(CHOICES).get_completions(Document("1"), CompleteEvent())) == []
+
+
+@pytest.mark.parametrize(
+    ("width", "lines"),
+    [
+        (80, ["  1  Globex Corp  ws_globex  (current)", "  2  東京         ws_tokyo"]),
+        (30, ["  1  Globex …  ws_globex  (current)", "  2  東京      ws_tokyo"]),
+    ],
+)
+def test_rows_are_aligned_by_display_width_and_cut_to_the_screen(
+    width: int, lines: list[str]
+) -> None:
+    rows = [("Globex Corp", "ws_globex"), ("東京", "ws_tokyo")]
+    assert picker_lines(rows, 0, 24, width) == lines
+
+
+def test_names_are_shown_inert() -> None:
+    assert picker_lines([("evil\x1b[31m", "ws_x")], None, 24, 80) == ["  1  evil\\x1b[31m  ws_x"]

@@ -33,6 +33,9 @@ def two(bp: Bp, sandbox: Sandbox) -> Bp:
     return bp
 
 
+INSECURE = "warning: --insecure-storage: the token is stored in plain text in config.json (0600)"
+
+
 def active(bp: Bp) -> str:
     return str(bp.config()["activeProfile"])
 
@@ -328,3 +331,41 @@ def test_ctrl_c_cancels_the_running_command_with_130(two: Bp, fresh_sandbox: San
         child.kill()
     assert (child.returncode, out, err) == (130, "", "Cancelled.\n")
     assert active(two) == "default"
+
+
+def test_chatter_in_the_shell_names_shell_commands(two: Bp, sandbox: Sandbox) -> None:
+    """Hints a command writes on stderr as it goes read as shell commands: no `bp `, no
+    `--token -` nor BP_TOKEN, which a line typed in the shell cannot use."""
+    script = "\n".join(
+        [
+            f"login --token {ALICE_TOKEN} --workspaceId ws_globex --insecure-storage",
+            f"login -p bob --token {BOB_TOKEN} --insecure-storage",
+            "logout",
+            "logout --all -y",
+            "profiles list",
+        ]
+    )
+    result = bp_process(two.home, "shell", stdin=script, env={"CI": ""})
+    assert (result.code, result.err.splitlines()) == (
+        0,
+        [
+            "hint: login without --token asks for the token, without showing it",
+            INSECURE,
+            'note: profile "default" was on workspace acme (ws_acme); '
+            "login -p NAME keeps a login per profile",
+            "hint: login without --token asks for the token, without showing it",
+            INSECURE,
+            'Active profile is now "bob" (was "default"); switch back with: profiles use default',
+            "No active profile; choose one: profiles use default",
+            "No profiles. Log in with: login",
+        ],
+    )
+
+
+def test_logout_in_the_shell_says_how_to_drop_bp_token(two: Bp) -> None:
+    result = bp_process(two.home, "shell", "-c", "logout", env={"BP_TOKEN": ALICE_TOKEN})
+    assert result.code == 0, result.err
+    assert result.err.splitlines()[-1] == (
+        "note: BP_TOKEN was set when this shell started, so its commands still use that "
+        "token; bp cannot log it out: exit, run unset BP_TOKEN, and start the shell again"
+    )

@@ -19,6 +19,7 @@ from bpshell import config
 from bpshell import session as session_module
 from bpshell.cache import cache_path, write_workspaces
 from bpshell.commands import GlobalOptions
+from bpshell.env import Sandboxed
 from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
 from bpshell.session import Session, peek
 from bpshell.toolbar import Auth, View, prompt_text, toolbar_text
@@ -289,3 +290,19 @@ async def test_pat_ids_are_offered_from_memory_with_their_notes(bp: Bp, sandbox:
         assert alice.id not in offered(session, "tokens revoke ")
         bob = sandbox.world.pat(BOB_TOKEN)
         await until(lambda: offered(session, "tokens revoke ") == {bob.id})
+
+
+async def test_in_the_sandbox_the_default_api_url_is_the_sandboxs(bp: Bp) -> None:
+    """Not logged in inside ``bp shell --sandbox``: the toolbar and ``--apiUrl`` completion
+    name the sandbox, not the real Botpress Cloud."""
+    env, _, _ = shell_env(bp)
+    env.sandbox = Sandboxed("http://127.0.0.1:9", ())
+    session = Session(env, GlobalOptions(), sandbox=True)
+    async with anyio.create_task_group() as group:
+        await group.start(session.run)
+        assert toolbar_text(session.view, session.auth, sandbox=True) == (
+            "SANDBOX │ not logged in (run: login) │ http://127.0.0.1:9"
+        )
+        assert offered(session, "login --apiUrl ") == {"http://127.0.0.1:9"}
+        group.cancel_scope.cancel()
+    await env.aclose()

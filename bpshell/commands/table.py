@@ -556,6 +556,7 @@ COMMANDS: tuple[Command, ...] = (
         examples=(
             "source <(bp completion bash)",
             'bp completion zsh > "${fpath[1]}/_bp"',
+            "mkdir -p ~/.config/fish/completions && "
             "bp completion fish > ~/.config/fish/completions/bp.fish",
         ),
     ),

@@ -14,10 +14,9 @@ import threading
 import types
 from collections.abc import Sequence
 
+from bpshell.sandbox.banner import token_lines
 from bpshell.sandbox.server import Sandbox
-from bpshell.sandbox.world import DEMO_TOKENS, World
-
-_SHOWN_WORKSPACES = 5
+from bpshell.sandbox.world import World
 
 
 def _non_negative_int(text: str) -> int:
@@ -80,23 +79,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _describe(world: World) -> list[str]:
-    labels = {token: label for label, token in DEMO_TOKENS.items()}
-    lines: list[str] = []
-    with world.lock:
-        for token, account_id in world.tokens.items():
-            account = world.accounts[account_id]
-            ids = [ws.id for ws in world.workspaces_of(account_id)]
-            shown = ", ".join(ids[:_SHOWN_WORKSPACES])
-            if len(ids) > _SHOWN_WORKSPACES:
-                shown += f", ... ({len(ids)} workspaces)"
-            who = f"{labels[token]} ({account.email})" if token in labels else account.email
-            lines.append(f"  {who}: {token} -> {shown or 'no workspaces'}")
-        for token in sorted(world.invalid_tokens):
-            lines.append(f"  {labels.get(token, 'invalid')}: {token} -> 401 (expired/revoked)")
-    return lines
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the sandbox command line; return the exit status."""
     args = _parser().parse_args(argv)
@@ -131,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         print(f"Botpress sandbox listening on {sandbox.url}")
         print("Tokens (fake, for this sandbox only):")
-        for line in _describe(world):
+        for line in token_lines(world):
             print(line)
         sys.stdout.flush()
         while not stop.wait(0.5):
