@@ -69,8 +69,12 @@ def test_login_with_token_on_stdin_saves_and_activates(bp: Bp, sandbox: Sandbox)
     assert entries(bp) == {"default": ALICE_TOKEN}
 
 
-def test_login_verifies_token_and_workspace_at_the_same_time(bp: Bp, sandbox: Sandbox) -> None:
-    """Account, workspace and the caller's role: one round trip of wall time."""
+def test_login_verifies_token_and_workspace_at_the_same_time(
+    bp: Bp, fresh_sandbox: Sandbox
+) -> None:
+    """Account, workspace and the caller's role: one round trip of wall time. (A sandbox of
+    its own: slow requests of an earlier test on the shared one would count as in flight.)"""
+    sandbox = fresh_sandbox
     sandbox.set_latency(300)
     assert login(bp, sandbox, "--workspaceId", "ws_acme", "-y").code == 0
     assert sandbox.stats.max_in_flight == 3

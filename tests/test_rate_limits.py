@@ -59,7 +59,9 @@ def test_a_wait_past_the_deadline_fails_at_once_with_when_to_retry(
     bp: Bp, limited: Sandbox
 ) -> None:
     forty(bp, limited.url)
-    limited.set_rate_limit(2, 120.0)
+    # `profiles active` makes three requests at once (account, workspace, role): the first
+    # run takes the whole window; with two, whichever came third was refused.
+    limited.set_rate_limit(3, 120.0)
     assert bp("profiles", "active").code == 0
     result = bp("profiles", "active", "--json")
     assert result.code == 1
