@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from dataclasses import fields, replace
 from typing import Any
 
 from bpshell.commands.table import (
@@ -90,9 +89,9 @@ def parse(words: Sequence[str], environ: Mapping[str, str]) -> Invocation:
         else:
             value, index = _take_value(flag, words, index, inline if eq else None, "")
             if flag.dest == "profile":
-                globals_ = replace(globals_, profile=value, profile_source="flag")
+                globals_ = globals_._replace(profile=value, profile_source="flag")
             else:
-                globals_ = replace(globals_, **{flag.dest: value})
+                globals_ = globals_._replace(**{flag.dest: value})
         index += 1
     positional = [word for word in rest if not word.startswith("-")]
     if positional[:1] == [HELP_WORD]:
@@ -186,7 +185,7 @@ def _parse_options(command: Command, words: list[str]) -> Any:
         raise UsageError(
             f"'bp {command.name}' needs {_wanted(missing[0])}", f"usage: bp {command.name} {usage}"
         )
-    known = {f.name for f in fields(command.options)}
+    known = set(command.options._fields)
     return command.options(**{k: v for k, v in values.items() if k in known})
 
 
