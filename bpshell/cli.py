@@ -240,14 +240,13 @@ def make_env(opts: GlobalOptions) -> Env:
     from pathlib import Path
 
     from bpshell.env import Env, TerminalPrompter, default_home
-    from bpshell.tokens import KeyringTokens
 
     home = Path(opts.home).expanduser() if opts.home else default_home(os.environ)
     return Env(
         environ=os.environ,
         home=home,
         interactive=sys.stdin.isatty() and sys.stdout.isatty(),
-        tokens=KeyringTokens(),
+        tokens=None,
         prompter=TerminalPrompter(),
         verbose=opts.verbose,
     )

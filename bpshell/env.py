@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
@@ -152,23 +151,43 @@ def default_home(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("BP_BOTPRESS_HOME") or Path.home() / ".botpress").expanduser()
 
 
-@dataclass
 class Env:
-    """Everything a command touches. One per one-shot run; one per shell session."""
+    """Everything a command touches. One per one-shot run; one per shell session.
 
-    environ: Mapping[str, str]
-    home: Path
-    interactive: bool
-    tokens: TokenStore
-    prompter: Prompter
-    browser: Callable[[str], bool] = open_browser
-    stdin_stream: TextIO | None = None
-    stdout_stream: TextIO | None = None
-    stderr_stream: TextIO | None = None
-    verbose: bool = False
-    api_timeout: float | None = None
-    _http: httpx.AsyncClient | None = field(default=None, repr=False)
-    _config: ConfigStore | None = field(default=None, repr=False)
+    A plain class rather than a dataclass: every run builds one, and ``dataclasses`` costs
+    ~5 ms of imports (``inspect``) that ``bp --version`` would otherwise pay.
+    """
+
+    def __init__(
+        self,
+        environ: Mapping[str, str],
+        home: Path,
+        interactive: bool,
+        tokens: TokenStore | None,
+        prompter: Prompter,
+        browser: Callable[[str], bool] = open_browser,
+        stdin_stream: TextIO | None = None,
+        stdout_stream: TextIO | None = None,
+        stderr_stream: TextIO | None = None,
+        verbose: bool = False,
+        api_timeout: float | None = None,
+    ) -> None:
+        self.environ = environ
+        self.home = home
+        self.interactive = interactive
+        self._tokens = tokens
+        self.prompter = prompter
+        self.browser = browser
+        self.stdin_stream = stdin_stream
+        self.stdout_stream = stdout_stream
+        self.stderr_stream = stderr_stream
+        self.verbose = verbose
+        self.api_timeout = api_timeout
+        self._http: httpx.AsyncClient | None = None
+        self._config: ConfigStore | None = None
+
+    def __repr__(self) -> str:
+        return f"Env(home={str(self.home)!r}, interactive={self.interactive})"
 
     @property
     def stdin(self) -> TextIO:
@@ -197,6 +216,21 @@ class Env:
         """Write a line to stderr in verbose mode only."""
         if self.verbose:
             self.err(text)
+
+    @property
+    def tokens(self) -> TokenStore:
+        """The token store; None given at construction means the OS keyring's, made when first
+        used (``bpshell.tokens`` and its thread machinery cost a few ms that runs which never
+        touch a token, such as ``bp --version``, would pay)."""
+        if self._tokens is None:
+            from bpshell.tokens import KeyringTokens
+
+            self._tokens = KeyringTokens()
+        return self._tokens
+
+    @tokens.setter
+    def tokens(self, store: TokenStore) -> None:
+        self._tokens = store
 
     @property
     def keyring(self) -> TokenStore:

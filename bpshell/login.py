@@ -6,8 +6,7 @@ save puts the previous keyring entry back. Logout removes every copy of a token.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bpshell.cache import drop_workspaces
 from bpshell.commands import TRUE_WORDS, GlobalOptions, LoginOptions, LogoutOptions
@@ -37,8 +36,7 @@ ARGV_TOKEN_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class _Target:
+class _Target(NamedTuple):
     name: str
     existing: Profile | None
     api_url: str

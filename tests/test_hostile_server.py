@@ -8,7 +8,6 @@ bpshell must refuse and names full of control and bidi characters.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import re
@@ -193,7 +192,8 @@ def test_logins_workspace_picker_has_one_deadline(bp: Bp, endless_pages: Hostile
 @asynccontextmanager
 async def running(bp: Bp, api_timeout: float | None = None) -> AsyncIterator[Session]:
     env, _, _ = shell_env(bp)
-    session = Session(dataclasses.replace(env, api_timeout=api_timeout), GlobalOptions())
+    env.api_timeout = api_timeout
+    session = Session(env, GlobalOptions())
     async with anyio.create_task_group() as group:
         await group.start(session.run)
         yield session
