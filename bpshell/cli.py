@@ -237,11 +237,9 @@ def _delegate(
 
 def make_env(opts: GlobalOptions) -> Env:
     """The real environment of a run: this process's streams, home, keyring and terminal."""
-    from pathlib import Path
+    from bpshell.env import Env, TerminalPrompter
 
-    from bpshell.env import Env, TerminalPrompter, default_home
-
-    home = Path(opts.home).expanduser() if opts.home else default_home(os.environ)
+    home = opts.home or None  # a path when first used: see Env.home
     return Env(
         environ=os.environ,
         home=home,

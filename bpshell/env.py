@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from bpshell.errors import UsageError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import httpx
 
     from bpshell.api import ApiClient
@@ -148,6 +149,8 @@ def _isatty(stream: TextIO) -> bool:
 
 def default_home(environ: Mapping[str, str]) -> Path:
     """``$BP_BOTPRESS_HOME`` or ``~/.botpress``."""
+    from pathlib import Path
+
     return Path(environ.get("BP_BOTPRESS_HOME") or Path.home() / ".botpress").expanduser()
 
 
@@ -161,7 +164,7 @@ class Env:
     def __init__(
         self,
         environ: Mapping[str, str],
-        home: Path,
+        home: Path | str | None,
         interactive: bool,
         tokens: TokenStore | None,
         prompter: Prompter,
@@ -173,7 +176,7 @@ class Env:
         api_timeout: float | None = None,
     ) -> None:
         self.environ = environ
-        self.home = home
+        self._home: Path | str | None = home
         self.interactive = interactive
         self._tokens = tokens
         self.prompter = prompter
@@ -216,6 +219,23 @@ class Env:
         """Write a line to stderr in verbose mode only."""
         if self.verbose:
             self.err(text)
+
+    @property
+    def home(self) -> Path:
+        """The botpress home; a string or None (:func:`default_home`) given at construction is
+        made a path when first asked (``pathlib`` costs ``bp --version`` a third of a bare
+        start)."""
+        if self._home is None:
+            self._home = default_home(self.environ)
+        elif isinstance(self._home, str):
+            from pathlib import Path
+
+            self._home = Path(self._home).expanduser()
+        return self._home
+
+    @home.setter
+    def home(self, home: Path) -> None:
+        self._home = home
 
     @property
     def tokens(self) -> TokenStore:

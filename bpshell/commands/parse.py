@@ -7,7 +7,6 @@ says what was wrong and what to type instead.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -127,6 +126,8 @@ def _no_command(
     if not positional:
         raise UsageError(f"unknown flag {rest[0].split('=')[0]}", "Run: bp --help")
     known = [*dict.fromkeys(c.path[0] for c in COMMANDS), HELP_WORD]
+    import difflib  # only for a mistyped word
+
     close = difflib.get_close_matches(positional[0], known, n=1)
     hint = f"did you mean 'bp {close[0]}'?" if close else "Run: bp --help"
     raise UsageError(f"unknown command '{_shown(positional[0])}'", hint)
@@ -140,6 +141,8 @@ def _not_in_group(group: str, sub: list[str]) -> UsageError:
         return UsageError(f"'bp {group}' needs a command", choices)
     names = {c.path[1]: c.path[1] for c in members}
     names.update({alias: c.path[1] for c in members for alias in c.aliases})
+    import difflib  # only for a mistyped word
+
     close = difflib.get_close_matches(sub[0], list(names), n=1)
     hint = f"did you mean 'bp {group} {names[close[0]]}'?" if close else choices
     return UsageError(f"unknown command 'bp {group} {_shown(sub[0])}'", hint)
@@ -258,6 +261,8 @@ def _lookup(name: str, flags: Sequence[Flag]) -> Flag | None:
 
 def _flag_hint(name: str, command: Command) -> str:
     spellings = [n for f in (*command.flags, *GLOBAL_FLAGS) for n in f.names]
+    import difflib  # only for a mistyped word
+
     close = difflib.get_close_matches(name, spellings, n=1, cutoff=0.75)
     return f"did you mean {close[0]}?" if close else f"Run: bp {command.name} --help"
 
