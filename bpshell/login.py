@@ -28,7 +28,8 @@ from bpshell.render import Result, clean, workspace_label
 from bpshell.tokens import Storage, read_token
 
 if TYPE_CHECKING:
-    from bpshell.api import Account, ApiClient, Verification, Workspace
+    from bpshell.answers import Account, Workspace
+    from bpshell.api import ApiClient, Verification
 
 ARGV_TOKEN_HINT = (
     "hint: --token - (reads stdin) or BP_TOKEN keeps the token out of shell history "
