@@ -169,14 +169,17 @@ def _first_run(invocation: Invocation, env: Env) -> bool:
         return False
     if invocation.command is None or invocation.command.path == ("profiles", "import"):
         return False
-    from bpshell.official.files import official_files
-
-    if not official_files(env.home):
+    if not any(os.path.isfile(os.path.join(env.home, name)) for name in _OFFICIAL_FILES):
         return False
     from bpshell.official.homes import is_private_home
 
     return not is_private_home(env.home)
 
+
+# bpshell.official.files.OFFICIAL_FILES, named here so that a first run imports that module
+# (and the config model it loads) only when there is something to import (a test keeps
+# them equal).
+_OFFICIAL_FILES = ("profiles.json", "global.cache.json")
 
 # bpshell.official.homes.PRIVATE_HOMES, named here so that the start-up check imports nothing.
 _PRIVATE_HOMES = ".exec"
