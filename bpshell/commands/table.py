@@ -3,9 +3,11 @@
 Data only: parsing is :mod:`bpshell.commands.parse`'s job and help text
 :mod:`bpshell.commands.help`'s. Run functions import their module when a command runs, so
 ``bp --help`` and completion stay light.
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: NamedTuple checks every field's annotation,
+and a string one is compiled into a ForwardRef, 64 ``compile`` calls and about half of this
+module's import time (cProfile). The run functions' few names are quoted instead.
+"""
 
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -221,20 +223,20 @@ DISPLAY_TOKEN = Flag(
 )
 
 
-async def _run_login(options: Any, opts: GlobalOptions, env: Env) -> Result:
+async def _run_login(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
     from bpshell.login import run_login
 
     return await run_login(options, opts, env)
 
 
-async def _run_logout(options: Any, opts: GlobalOptions, env: Env) -> Result:
+async def _run_logout(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
     from bpshell.login import run_logout
 
     return await run_logout(options, opts, env)
 
 
 def _profiles(name: str, options: type, summary: str, **rest: Any) -> Command:
-    async def run(options: Any, opts: GlobalOptions, env: Env) -> Result:
+    async def run(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
         from bpshell import profiles
 
         runner: Run = getattr(profiles, f"run_{name}")
@@ -244,7 +246,7 @@ def _profiles(name: str, options: type, summary: str, **rest: Any) -> Command:
 
 
 def _tokens(name: str, options: type, summary: str, **rest: Any) -> Command:
-    async def run(options: Any, opts: GlobalOptions, env: Env) -> Result:
+    async def run(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
         from bpshell import pats
 
         runner: Run = getattr(pats, f"run_{name}")
@@ -300,37 +302,37 @@ def _one_of(
     return convert
 
 
-async def _run_completion(options: Any, opts: GlobalOptions, env: Env) -> Result:
+async def _run_completion(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
     from bpshell.complete import run_completion
 
     return await run_completion(options, opts, env)
 
 
-async def _run_import(options: Any, opts: GlobalOptions, env: Env) -> Result:
+async def _run_import(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
     from bpshell.official.files import run_import
 
     return await run_import(options, opts, env)
 
 
-async def _run_env(options: Any, opts: GlobalOptions, env: Env) -> Result:
+async def _run_env(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
     from bpshell.official.child import run_env
 
     return await run_env(options, opts, env)
 
 
-async def _run_exec(options: Any, opts: GlobalOptions, env: Env) -> Result:
+async def _run_exec(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
     from bpshell.official.child import run_exec
 
     return await run_exec(options, opts, env)
 
 
-async def _run_workspaces_list(options: Any, opts: GlobalOptions, env: Env) -> Result:
+async def _run_workspaces_list(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
     from bpshell.workspaces import run_list
 
     return await run_list(options, opts, env)
 
 
-async def _run_shell(options: Any, opts: GlobalOptions, env: Env) -> Result:
+async def _run_shell(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
     from bpshell.shell import run_shell
 
     return await run_shell(options, opts, env)
