@@ -20,13 +20,31 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import anyio
 import httpx
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from bpshell.answers import (
+    ACCOUNT,
+    BOTS,
+    ERROR,
+    MEMBER,
+    NEW_PAT,
+    NOTHING,
+    PATS,
+    WORKSPACE,
+    WORKSPACES,
+    Account,
+    Bot,
+    ErrorBody,
+    Member,
+    NewPat,
+    Pat,
+    Shape,
+    Workspace,
+    checked_pat_id,
+)
 from bpshell.config import (
     app_url,
     check_not_token,
@@ -61,124 +79,15 @@ RATE_LIMITED_TRIES = 6  # a 429 that says how long to wait is worth waiting for,
 MAX_PACING_S = 300.0  # the longest a request is held back for the limiter's window
 MAX_PAGES = 200
 MAX_ANSWER_BYTES = 8 << 20  # decoded; real answers are a few KiB
-MAX_NAME_CHARS = 200
 USER_AGENT = "bpshell"
 # Only what _Body decodes, with its bound; httpx would announce br/zstd once they are installed.
 ACCEPT_ENCODING = "gzip, deflate"
 _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
-M = TypeVar("M", bound=BaseModel)
-
-
-def shown_name(value: str) -> str:
-    """A name from a server as it may be shown: control characters (escape sequences, bidi
-    overrides and isolates, marks, zero-width characters) dropped, other whitespace made a
-    space, cut to :data:`MAX_NAME_CHARS` with an ellipsis."""
-    if not value.isprintable():
-        value = "".join(ch if ch.isprintable() else " " if ch.isspace() else "" for ch in value)
-    return value if len(value) <= MAX_NAME_CHARS else value[: MAX_NAME_CHARS - 1] + "…"
-
-
-Name = Annotated[str, AfterValidator(shown_name)]
-
-
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Account(_Lenient):
-    """The account a token belongs to."""
-
-    id: str
-    email: Name
-    displayName: Name | None = None
-
-
-class _AccountAnswer(_Lenient):
-    account: Account
-
-
-class Workspace(_Lenient):
-    """A workspace, as much of it as bpshell shows."""
-
-    id: str
-    name: Name
-    handle: Name | None = None
-
-
-class Member(_Lenient):
-    """The caller's membership of a workspace: its role decides what the login can do."""
-
-    role: Name
-    email: Name = ""
-
-
 # Roles that may not deploy bots (the docs' role table: viewers read, billing pays).
 CANNOT_DEPLOY = frozenset({"viewer", "billing"})
 
-
-class _Meta(_Lenient):
-    nextToken: str | None = None
-
-
-class _WorkspacePage(_Lenient):
-    workspaces: list[Workspace]
-    meta: _Meta
-
-
-class Bot(_Lenient):
-    """A bot of a workspace."""
-
-    id: str
-    name: Name
-
-
-class _BotPage(_Lenient):
-    bots: list[Bot]
-    meta: _Meta
-
-
-def checked_pat_id(value: str) -> str:
-    """A PAT id as bpshell accepts it: it becomes a path segment and a command-line word."""
-    allowed = all(c.isascii() and (c.isalnum() or c in "-_") for c in value)
-    if not (allowed and 0 < len(value) <= 128):
-        raise ValueError('a PAT id has only letters, digits, "_" and "-"')
-    return value
-
-
-def _pat_value(value: str) -> str:
-    """A new token as bpshell would store it (no message shows it: it is the secret)."""
-    try:
-        check_token(value)
-    except UsageError:
-        raise ValueError("not a token") from None
-    return value
-
-
-class Pat(_Lenient):
-    """A Personal Access Token as the API lists it: never its value."""
-
-    id: Annotated[str, AfterValidator(checked_pat_id)]
-    createdAt: str
-    note: Name
-
-
-class _PatList(_Lenient):
-    pats: list[Pat]
-
-
-class NewPat(Pat):
-    """A PAT just created: the one answer that carries its value (kept out of ``repr``)."""
-
-    value: Annotated[str, AfterValidator(_pat_value)] = Field(repr=False)
-
-
-class _NewPatAnswer(_Lenient):
-    pat: NewPat
-
-
-class _Nothing(_Lenient):
-    pass
+T = TypeVar("T")
 
 
 class _HttpClient(httpx.AsyncClient):
@@ -262,20 +171,20 @@ class ApiClient:
 
     async def get_account(self) -> Account:
         """``getAccount``: who the token belongs to."""
-        return (await self._get("/v1/admin/account/me", _AccountAnswer)).account
+        return await self._get("/v1/admin/account/me", ACCOUNT)
 
     async def get_membership(self, workspace_id: str) -> Member:
         """``getWorkspaceMember`` (``/me``): the caller's role in the workspace."""
         check_workspace_id(workspace_id)
         return await self._get(
-            "/v1/admin/workspace-members/me", Member, headers={"x-workspace-id": workspace_id}
+            "/v1/admin/workspace-members/me", MEMBER, headers={"x-workspace-id": workspace_id}
         )
 
     async def get_workspace(self, workspace_id: str) -> Workspace:
         """``getWorkspace``; 403/404 name the workspace, and so does an answer about another."""
         check_workspace_id(workspace_id)  # it is a path segment: no "..", "?", "#" or escapes
         try:
-            found = await self._get(f"/v1/admin/workspaces/{workspace_id}", Workspace)
+            found = await self._get(f"/v1/admin/workspaces/{workspace_id}", WORKSPACE)
         except ForbiddenError as exc:
             raise ForbiddenError(
                 f"permission denied for workspace {workspace_id}",
@@ -313,10 +222,10 @@ class ApiClient:
                 next_token: str | None = None
                 while pages < MAX_PAGES:
                     params = {"nextToken": next_token} if next_token else None
-                    page = await self._get("/v1/admin/workspaces", _WorkspacePage, params=params)
+                    page = await self._get("/v1/admin/workspaces", WORKSPACES, params=params)
                     pages += 1
-                    found.extend(self._checked(page.workspaces))
-                    next_token = page.meta.nextToken
+                    found.extend(self._checked(page.items))
+                    next_token = page.next_token
                     if not next_token:
                         return found
         except TimeoutError:
@@ -348,19 +257,18 @@ class ApiClient:
     async def list_bots(self, workspace_id: str) -> list[Bot]:
         """``listBots`` of a workspace, first page."""
         check_workspace_id(workspace_id)
-        page = await self._get("/v1/admin/bots", _BotPage, headers={"x-workspace-id": workspace_id})
-        return page.bots
+        page = await self._get("/v1/admin/bots", BOTS, headers={"x-workspace-id": workspace_id})
+        return page.items
 
     async def list_pats(self) -> list[Pat]:
         """``listPersonalAccessTokens``: the account's PATs, oldest first (never a value)."""
-        return (await self._get("/v1/admin/account/pats", _PatList)).pats
+        return await self._get("/v1/admin/account/pats", PATS)
 
     async def create_pat(self, note: str) -> NewPat:
         """``createPersonalAccessToken``: a new PAT of the token's account, with its value,
         which no later answer carries. A timeout or a broken connection may come after the
         server made it: the caller cannot know, and says so."""
-        answer = await self._write("POST", "/v1/admin/account/pats", _NewPatAnswer, {"note": note})
-        return answer.pat
+        return await self._write("POST", "/v1/admin/account/pats", NEW_PAT, {"note": note})
 
     async def delete_pat(self, pat_id: str) -> None:
         """``deletePersonalAccessToken``: that token answers 401 from then on; an unknown id
@@ -369,11 +277,11 @@ class ApiClient:
             checked_pat_id(pat_id)  # a path segment: no "..", "?", "#", "/" or escapes
         except ValueError as exc:
             raise UsageError(f"invalid token ID {printable(pat_id)}", str(exc)) from None
-        await self._write("DELETE", f"/v1/admin/account/pats/{pat_id}", _Nothing)
+        await self._write("DELETE", f"/v1/admin/account/pats/{pat_id}", NOTHING)
 
     async def _write(
-        self, method: str, path: str, model: type[M], body: dict[str, str] | None = None
-    ) -> M:
+        self, method: str, path: str, shape: Shape[T], body: dict[str, str] | None = None
+    ) -> T:
         """A request that changes something. Only a 429 is retried: the limiter refused it
         before anything was done, whereas after a 5xx or a timeout the change may be made,
         and a second POST would mint a second token whose value is lost."""
@@ -390,7 +298,7 @@ class ApiClient:
                         limited = response.status_code == 429
                         wait = _retry_wait(response, attempt, self._timeout) if limited else None
                         if wait is None or attempt == self._retries:
-                            return _decode(await _read(response, self.api_url), model, self.api_url)
+                            return _decode(await _read(response, self.api_url), shape, self.api_url)
                     finally:
                         await response.aclose()
                     await anyio.sleep(wait)
@@ -401,11 +309,11 @@ class ApiClient:
     async def _get(
         self,
         path: str,
-        model: type[M],
+        shape: Shape[T],
         *,
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
-    ) -> M:
+    ) -> T:
         # A token from config.json or BP_TOKEN is not checked on the way in; one that is not
         # a valid header value would end up in an httpx error message, or crash the encoder.
         check_token(self._token)
@@ -425,7 +333,7 @@ class ApiClient:
             raise self._timed_out() from None
         finally:
             self._pacer.answered(None if answer is None else answer.headers)
-        return _decode(answer, model, self.api_url)
+        return _decode(answer, shape, self.api_url)
 
     def _say_paced(self, seconds: float) -> None:
         self._notices.write(f"{self.api_url} is rate limiting requests; waiting {seconds:.0f} s\n")
@@ -472,8 +380,7 @@ class ApiClient:
                 await anyio.sleep(wait)
 
 
-@dataclass(frozen=True)
-class _Answer:
+class _Answer(NamedTuple):
     """An answer with its body read (within the bounds) and its connection released."""
 
     status: int
@@ -622,7 +529,7 @@ def _retry_wait(response: httpx.Response, attempt: int, left: float) -> float | 
     return backoff * (0.5 + random.random() / 2)  # noqa: S311
 
 
-def _decode(response: _Answer, model: type[M], api_url: str) -> M:
+def _decode(response: _Answer, shape: Shape[T], api_url: str) -> T:
     status = response.status
     if 300 <= status < 400:
         where = response.headers.get("location", "elsewhere")
@@ -640,8 +547,10 @@ def _decode(response: _Answer, model: type[M], api_url: str) -> M:
             "check the API URL",
             status=status,
         )
+    from pydantic_core import ValidationError
+
     try:
-        return model.model_validate_json(response.body)
+        return shape.parse(response.body)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
@@ -650,14 +559,6 @@ def _decode(response: _Answer, model: type[M], api_url: str) -> M:
             "check the API URL; the server does not behave like Botpress Cloud",
             status=status,
         ) from None
-
-
-class _ErrorBody(_Lenient):
-    """``{id, code, type, message}``, or the rate limiter's ``{type, description, status}``."""
-
-    type: str = "Unknown"
-    message: str = ""
-    description: str = ""
 
 
 # The error types of the admin API (botpress-admin-api.json) that call for their own words;
@@ -709,10 +610,12 @@ _BY_STATUS: dict[int, str] = {
 
 def _error_for(response: _Answer, api_url: str) -> ApiError:
     status = response.status
+    from pydantic_core import ValidationError
+
     try:
-        body = _ErrorBody.model_validate_json(response.body)
+        body = ERROR.parse(response.body)
     except ValidationError:
-        body = _ErrorBody(type=f"HTTP {status}", message="")
+        body = ErrorBody(type=f"HTTP {status}", message="")
     text = body.message or body.description
     detail = f"{body.type}: {text}" if text else body.type
     detail = "".join(ch if ch.isprintable() else "?" for ch in detail)[:200]
@@ -773,8 +676,7 @@ _STATUS_OF_KIND: dict[str, Status] = {
 }
 
 
-@dataclass(frozen=True)
-class Verification:
+class Verification(NamedTuple):
     """What the API said of one set of credentials. A value, never raised."""
 
     status: Status

@@ -15,19 +15,17 @@ import errno
 import json
 import os
 import re
-import secrets
 import stat
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 STALE_AFTER_S = 300.0
 CACHE_DIR = "cache"
 _SAFE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
-@dataclass(frozen=True)
-class CachedWorkspaces:
+class CachedWorkspaces(NamedTuple):
     """The workspaces a profile's token could use when they were last fetched."""
 
     profile: str
@@ -92,7 +90,7 @@ def write_workspaces(
         "fetchedAt": time.time(),
         "workspaces": [{"id": i, "name": n} for i, n in workspaces],
     }
-    tmp = folder / f".workspaces.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    tmp = folder / f".workspaces.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     with contextlib.suppress(OSError):
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
         folder.mkdir(mode=0o700, exist_ok=True)

@@ -169,14 +169,17 @@ def _first_run(invocation: Invocation, env: Env) -> bool:
         return False
     if invocation.command is None or invocation.command.path == ("profiles", "import"):
         return False
-    from bpshell.official.files import official_files
-
-    if not official_files(env.home):
+    if not any(os.path.isfile(os.path.join(env.home, name)) for name in _OFFICIAL_FILES):
         return False
     from bpshell.official.homes import is_private_home
 
     return not is_private_home(env.home)
 
+
+# bpshell.official.files.OFFICIAL_FILES, named here so that a first run imports that module
+# (and the config model it loads) only when there is something to import (a test keeps
+# them equal).
+_OFFICIAL_FILES = ("profiles.json", "global.cache.json")
 
 # bpshell.official.homes.PRIVATE_HOMES, named here so that the start-up check imports nothing.
 _PRIVATE_HOMES = ".exec"
@@ -237,17 +240,14 @@ def _delegate(
 
 def make_env(opts: GlobalOptions) -> Env:
     """The real environment of a run: this process's streams, home, keyring and terminal."""
-    from pathlib import Path
+    from bpshell.env import Env, TerminalPrompter
 
-    from bpshell.env import Env, TerminalPrompter, default_home
-    from bpshell.tokens import KeyringTokens
-
-    home = Path(opts.home).expanduser() if opts.home else default_home(os.environ)
+    home = opts.home or None  # a path when first used: see Env.home
     return Env(
         environ=os.environ,
         home=home,
         interactive=sys.stdin.isatty() and sys.stdout.isatty(),
-        tokens=KeyringTokens(),
+        tokens=None,
         prompter=TerminalPrompter(),
         verbose=opts.verbose,
     )

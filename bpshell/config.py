@@ -34,23 +34,22 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import glob
-import ipaddress
+import functools
+import json
 import os
 import re
-import secrets
 import shlex
 import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic_core import SchemaValidator, ValidationError, to_json
-from pydantic_core import core_schema as cs
-
 from bpshell.errors import ConfigError, StorageError, UsageError
+
+if TYPE_CHECKING:
+    from pydantic_core import SchemaValidator
 
 DEFAULT_API_URL = "https://api.botpress.cloud"
 DEFAULT_APP_URL = "https://app.botpress.cloud"
@@ -66,12 +65,18 @@ _TOKEN_RE = re.compile(r"[\x21-\x7e]{1,4096}")
 T = TypeVar("T")
 
 
-def _schemas() -> tuple[SchemaValidator, SchemaValidator]:
-    """Validators of a profile and of the whole file, built on pydantic's core engine.
+@functools.cache
+def _validator() -> SchemaValidator:
+    """The validator of the whole file, on pydantic's core engine, built when first needed.
 
-    pydantic_core alone costs a fraction of ``pydantic.BaseModel``'s import and schema
-    build, and offline commands such as ``bp profiles use`` load this module on every run.
+    ``pydantic_core`` is imported here and not at the top: with its ``core_schema`` it costs
+    about 4x a bare interpreter start (``-X importtime``), which offline commands such as
+    ``bp profiles use`` would pay on every run although the file they read is, nearly always,
+    the one bpshell wrote itself (see :meth:`ConfigStore.load`).
     """
+    from pydantic_core import SchemaValidator
+    from pydantic_core import core_schema as cs
+
     text = cs.str_schema(strict=True)
     optional = cs.nullable_schema(text)
     profile = cs.typed_dict_schema(
@@ -95,10 +100,9 @@ def _schemas() -> tuple[SchemaValidator, SchemaValidator]:
         },
         extra_behavior="allow",
     )
-    return SchemaValidator(profile), SchemaValidator(whole)
+    return SchemaValidator(whole)
 
 
-_PROFILE_SCHEMA, _CONFIG_SCHEMA = _schemas()
 _PROFILE_KEYS = (
     "apiUrl",
     "workspaceId",
@@ -215,12 +219,12 @@ class ConfigFile:
     @classmethod
     def from_json(cls, raw: bytes | str) -> ConfigFile:
         """Parse and validate; raises pydantic_core.ValidationError."""
-        return cls._build(_CONFIG_SCHEMA.validate_json(raw))
+        return cls._build(_validator().validate_json(raw))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConfigFile:
         """Validate a ``dict``; raises pydantic_core.ValidationError."""
-        return cls._build(_CONFIG_SCHEMA.validate_python(data))
+        return cls._build(_validator().validate_python(data))
 
     @classmethod
     def _build(cls, data: dict[str, Any]) -> ConfigFile:
@@ -251,7 +255,16 @@ class ConfigFile:
 
 
 def _dumps(data: Any) -> str:
-    return to_json(data, indent=2).decode("utf-8") + "\n"
+    """The file's text. The standard library's indenting encoder is pure Python: beyond a few
+    dozen profiles pydantic_core's (the same bytes, a test checks) is faster than its import."""
+    if len(data.get("profiles", ())) > _FAST_ENCODER_FROM:
+        from pydantic_core import to_json
+
+        return to_json(data, indent=2).decode("utf-8") + "\n"
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+_FAST_ENCODER_FROM = 64
 
 
 def app_url(api_url: str) -> str:
@@ -345,6 +358,8 @@ def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
+        import ipaddress
+
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
@@ -369,7 +384,7 @@ class Transaction:
 
     def save(self) -> None:
         """Write ``config`` if it changed since it was read or last saved."""
-        text = ConfigFile.from_dict(self.config.to_dict()).to_json()
+        text = self.config.to_json()
         if text != self._saved:
             self._store._write(text)
             self._saved = text
@@ -383,6 +398,7 @@ class ConfigStore:
         self.path = home / CONFIG_NAME
         self.lock_path = home / (CONFIG_NAME + ".lock")
         self._warn = warn
+        self._lock_fd: int | None = None
 
     def exists(self) -> bool:
         """Whether config.json exists."""
@@ -436,6 +452,11 @@ class ConfigStore:
             raise ConfigError(
                 f"{self.path} is larger than {MAX_CONFIG_BYTES // 2**20} MiB", self._move_away()
             )
+        if self._vouched(raw):
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                return ConfigFile._build(json.loads(raw))
+        from pydantic_core import ValidationError
+
         try:
             return ConfigFile.from_json(raw)
         except ValidationError as exc:
@@ -445,6 +466,25 @@ class ConfigStore:
                 f"{self.path} is not a valid bpshell config ({where}: {first['msg']})",
                 f"fix it or {self._move_away()} (bpshell does not overwrite it)",
             ) from None
+
+    def _vouched(self, raw: bytes) -> bool:
+        """Whether ``raw`` is exactly what bpshell last wrote here, as recorded in the lock file
+        (which bpshell alone makes, in a home no one else can write): then it came from the
+        typed model and needs no validator. Anything else (a hand edit, another program, an
+        older bpshell) goes through pydantic_core; a stale or missing record only costs that."""
+        try:
+            fd = os.open(self.lock_path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | _NO_WAIT)
+        except OSError:
+            return False
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid not in (os.geteuid(), 0):
+                return False
+            return not info.st_mode & 0o022 and os.read(fd, 128) == _written(raw)
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
 
     def _tighten(self, fd: int, info: os.stat_result, target: Path | None) -> None:
         """Make a file others can read 0600, through the descriptor that was checked: never a
@@ -510,6 +550,8 @@ class ConfigStore:
 
     def _sweep(self) -> None:
         """Remove temporary files of writers killed mid-write (under the lock, none is live)."""
+        import glob
+
         written = {self.path}
         with contextlib.suppress(OSError):
             written.add(self._destination())
@@ -567,6 +609,7 @@ class ConfigStore:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         fd = self._open_lock()
+        self._lock_fd = fd
         try:
             deadline = time.monotonic() + LOCK_TIMEOUT_S
             while True:
@@ -582,6 +625,7 @@ class ConfigStore:
                     time.sleep(0.005)
             yield
         finally:
+            self._lock_fd = None
             os.close(fd)
 
     def _open_lock(self) -> int:
@@ -631,7 +675,7 @@ class ConfigStore:
             raise StorageError(
                 _write_failure(self.path, exc), "the previous file is unchanged"
             ) from None
-        tmp = destination.parent / f".{destination.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        tmp = destination.parent / f".{destination.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             try:
@@ -650,6 +694,23 @@ class ConfigStore:
             raise StorageError(
                 _write_failure(self.path, exc), "the previous file is unchanged"
             ) from None
+        self._record(data)
+
+    def _record(self, data: bytes) -> None:
+        """Note in the lock file (held) which bytes config.json now holds: see :meth:`_vouched`.
+        Written after the rename, so a crash between leaves a record that matches nothing."""
+        if self._lock_fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._lock_fd, 0)
+            os.pwrite(self._lock_fd, _written(data), 0)
+
+
+def _written(data: bytes) -> bytes:
+    """The lock file's record of a config.json bpshell wrote: its length and CRC-32."""
+    import zlib
+
+    return b"bpshell wrote config.json: %d bytes, crc32 %08x\n" % (len(data), zlib.crc32(data))
 
 
 # An open of a FIFO or a device returns at once (and never makes it a controlling terminal).

@@ -17,7 +17,7 @@ cancellation, wait for the unit: before the switch it is undone, then they take 
 from __future__ import annotations
 
 import contextlib
-import secrets
+import os
 import signal
 import sys
 import threading
@@ -85,7 +85,7 @@ class Unit:
         """Store ``token`` in a fresh keyring entry for profile ``name``; that entry's user,
         or None when the keyring is unavailable: with ``fallback`` the caller keeps the token
         in the file, which a warning says (once a unit)."""
-        key = f"{name}{SEPARATOR}{secrets.token_hex(4)}"
+        key = f"{name}{SEPARATOR}{os.urandom(4).hex()}"
         _set_journal(self.config, {*journal(self.config), key})
         self._transaction.save()
         try:

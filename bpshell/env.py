@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TextIO
 
 from bpshell.errors import UsageError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import httpx
 
     from bpshell.api import ApiClient
@@ -166,11 +166,12 @@ def _isatty(stream: TextIO) -> bool:
 
 def default_home(environ: Mapping[str, str]) -> Path:
     """``$BP_BOTPRESS_HOME`` or ``~/.botpress``."""
+    from pathlib import Path
+
     return Path(environ.get("BP_BOTPRESS_HOME") or Path.home() / ".botpress").expanduser()
 
 
-@dataclass(frozen=True)
-class Sandboxed:
+class Sandboxed(NamedTuple):
     """The local sandbox a ``bp shell --sandbox`` session runs on: logins default to its
     ``url`` and point at its demo tokens (fake; ``tokens`` lines, as its banner lists them),
     never at the real web app."""
@@ -179,24 +180,45 @@ class Sandboxed:
     tokens: tuple[str, ...]
 
 
-@dataclass
 class Env:
-    """Everything a command touches. One per one-shot run; one per shell session."""
+    """Everything a command touches. One per one-shot run; one per shell session.
 
-    environ: Mapping[str, str]
-    home: Path
-    interactive: bool
-    tokens: TokenStore
-    prompter: Prompter
-    browser: Callable[[str], bool] = open_browser
-    stdin_stream: TextIO | None = None
-    stdout_stream: TextIO | None = None
-    stderr_stream: TextIO | None = None
-    verbose: bool = False
-    api_timeout: float | None = None
-    sandbox: Sandboxed | None = None
-    _http: httpx.AsyncClient | None = field(default=None, repr=False)
-    _config: ConfigStore | None = field(default=None, repr=False)
+    A plain class rather than a dataclass: every run builds one, and ``dataclasses`` costs
+    ~5 ms of imports (``inspect``) that ``bp --version`` would otherwise pay.
+    """
+
+    def __init__(
+        self,
+        environ: Mapping[str, str],
+        home: Path | str | None,
+        interactive: bool,
+        tokens: TokenStore | None,
+        prompter: Prompter,
+        browser: Callable[[str], bool] = open_browser,
+        stdin_stream: TextIO | None = None,
+        stdout_stream: TextIO | None = None,
+        stderr_stream: TextIO | None = None,
+        verbose: bool = False,
+        api_timeout: float | None = None,
+        sandbox: Sandboxed | None = None,
+    ) -> None:
+        self.environ = environ
+        self._home: Path | str | None = home
+        self.interactive = interactive
+        self._tokens = tokens
+        self.prompter = prompter
+        self.browser = browser
+        self.stdin_stream = stdin_stream
+        self.stdout_stream = stdout_stream
+        self.stderr_stream = stderr_stream
+        self.verbose = verbose
+        self.api_timeout = api_timeout
+        self.sandbox = sandbox
+        self._http: httpx.AsyncClient | None = None
+        self._config: ConfigStore | None = None
+
+    def __repr__(self) -> str:
+        return f"Env(home={str(self.home)!r}, interactive={self.interactive})"
 
     @property
     def stdin(self) -> TextIO:
@@ -225,6 +247,38 @@ class Env:
         """Write a line to stderr in verbose mode only."""
         if self.verbose:
             self.err(text)
+
+    @property
+    def home(self) -> Path:
+        """The botpress home; a string or None (:func:`default_home`) given at construction is
+        made a path when first asked (``pathlib`` costs ``bp --version`` a third of a bare
+        start)."""
+        if self._home is None:
+            self._home = default_home(self.environ)
+        elif isinstance(self._home, str):
+            from pathlib import Path
+
+            self._home = Path(self._home).expanduser()
+        return self._home
+
+    @home.setter
+    def home(self, home: Path) -> None:
+        self._home = home
+
+    @property
+    def tokens(self) -> TokenStore:
+        """The token store; None given at construction means the OS keyring's, made when first
+        used (``bpshell.tokens`` and its thread machinery cost a few ms that runs which never
+        touch a token, such as ``bp --version``, would pay)."""
+        if self._tokens is None:
+            from bpshell.tokens import KeyringTokens
+
+            self._tokens = KeyringTokens()
+        return self._tokens
+
+    @tokens.setter
+    def tokens(self, store: TokenStore) -> None:
+        self._tokens = store
 
     @property
     def keyring(self) -> TokenStore:

@@ -10,7 +10,7 @@ script mode stays light.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bpshell.errors import UsageError
 
@@ -19,8 +19,7 @@ _ENDS = ";\n"
 _DOUBLE_ESCAPES = '"\\$`'
 
 
-@dataclass(frozen=True)
-class Scan:
+class Scan(NamedTuple):
     """What a text holds, as far as it goes.
 
     ``commands`` are the finished commands (words, possibly none); ``words`` the finished

@@ -6,8 +6,7 @@ save puts the previous keyring entry back. Logout removes every copy of a token.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bpshell.cache import drop_workspaces
 from bpshell.commands import TRUE_WORDS, GlobalOptions, LoginOptions, LogoutOptions, worded
@@ -30,7 +29,8 @@ from bpshell.render import Result, clean, workspace_label
 from bpshell.tokens import Storage, read_token
 
 if TYPE_CHECKING:
-    from bpshell.api import Account, ApiClient, Verification, Workspace
+    from bpshell.answers import Account, Workspace
+    from bpshell.api import ApiClient, Verification
 
 SANDBOX_HINT = "this is the sandbox: log in with one of its demo tokens, listed above"
 ARGV_TOKEN_HINT = (
@@ -48,8 +48,7 @@ BP_TOKEN_STAYS_IN_SHELL = (
 )
 
 
-@dataclass(frozen=True)
-class _Target:
+class _Target(NamedTuple):
     name: str
     existing: Profile | None
     api_url: str

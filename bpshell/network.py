@@ -28,7 +28,7 @@ import socket
 import ssl
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import httpx
 
@@ -57,8 +57,7 @@ _UNTRUSTED = {
 }
 
 
-@dataclass(frozen=True)
-class Proxy:
+class Proxy(NamedTuple):
     """A proxy URL from the environment: ``url`` (with credentials, for httpx only),
     ``shown`` (for messages: credentials masked) and the ``variable`` it came from."""
 
@@ -68,16 +67,14 @@ class Proxy:
     has_credentials: bool = False
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
     """How one request goes: through ``proxy``, or straight; ``note`` is for the -v line."""
 
     proxy: Proxy | None
     note: str | None
 
 
-@dataclass(frozen=True)
-class Proxies:
+class Proxies(NamedTuple):
     """The proxy settings of an environment, as curl reads them."""
 
     http: Proxy | NetworkError | None
@@ -199,8 +196,7 @@ def bypasses(host: str, entries: tuple[str, ...]) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class Trust:
+class Trust(NamedTuple):
     """The CA certificates added to the system store by the environment."""
 
     cert_file: str | None = None
@@ -221,8 +217,7 @@ class Trust:
         return " and ".join(parts)
 
 
-@dataclass(frozen=True)
-class TlsContext:
+class TlsContext(NamedTuple):
     """A built context and a phrase saying what it trusts (for -v and error hints)."""
 
     context: ssl.SSLContext

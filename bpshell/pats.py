@@ -46,7 +46,8 @@ from bpshell.render import Result, clean, table
 from bpshell.tokens import Storage, read_token
 
 if TYPE_CHECKING:
-    from bpshell.api import ApiClient, NewPat, Verification
+    from bpshell.answers import NewPat
+    from bpshell.api import ApiClient, Verification
 
 
 AGE_HINT_DAYS = 90  # past this, `profiles active` suggests a rotation
@@ -699,7 +700,7 @@ def _checked_id(value: str, what: str) -> str:
             f"{what} looks like a token, not a token ID, so it was not used",
             "a token never goes on the command line; find the ID with: bp tokens list",
         )
-    from bpshell.api import checked_pat_id
+    from bpshell.answers import checked_pat_id
 
     try:
         return checked_pat_id(value)

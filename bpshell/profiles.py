@@ -6,8 +6,7 @@ Precedence, for each value: flag > ``BP_*`` variable > named profile (``-p``/``B
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bpshell.cache import drop_workspaces
 from bpshell.commands import (
@@ -44,8 +43,7 @@ if TYPE_CHECKING:
 REQUESTS_PER_CHECK = 2  # api.verify asks for the account and the workspace at once
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(NamedTuple):
     """The credentials a command would use, each with its source."""
 
     profile: str | None

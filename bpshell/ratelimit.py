@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import anyio
 
@@ -34,14 +34,14 @@ def reset_seconds(headers: Mapping[str, str]) -> float | None:
     return asked if asked is not None else header_seconds(headers, "ratelimit-reset")
 
 
-@dataclass
 class Pacer:
     """What the limiter last said for one token, and the requests on their way."""
 
-    remaining: float | None = None
-    reset_at: float = 0.0
-    in_flight: int = 0
-    announced: bool = field(default=False, repr=False)
+    def __init__(self) -> None:
+        self.remaining: float | None = None
+        self.reset_at = 0.0
+        self.in_flight = 0
+        self.announced = False
 
     def wait_for(self, now: float) -> float:
         """0 when a request may go now, else how long until the window frees a slot."""
@@ -87,8 +87,7 @@ class Pacer:
             self.reset_at = time.monotonic() + (reset or 0.0)
 
 
-@dataclass(frozen=True)
-class Notices:
+class Notices(NamedTuple):
     """Where waits are told: raw text to stderr, and whether it is a terminal."""
 
     write: Callable[[str], None]

@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from bpshell.errors import BpError, ExitStatus
 
 _URL_START = re.compile(r"[a-z][a-z0-9+.-]*://")
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     """What a command produced: ``data`` for ``--json``, ``text`` for people, and a status."""
 
     data: Any = None

@@ -29,7 +29,7 @@ import json
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO, cast
@@ -157,9 +157,9 @@ class LineRunner:
             self._report(error, self._json(words), place)
             return int(error.exit_status)
         command = invocation.command
-        shell_run = replace(command, run=self._in_shell(command, place))
-        globals_ = replace(invocation.globals, in_shell=True)
-        status = await self._execute(replace(invocation, command=shell_run, globals=globals_))
+        shell_run = command._replace(run=self._in_shell(command, place))
+        globals_ = invocation.globals._replace(in_shell=True)
+        status = await self._execute(invocation._replace(command=shell_run, globals=globals_))
         if self.after is not None:
             await self.after(command.path, status)
         return status
@@ -339,7 +339,7 @@ async def run_shell(options: Any, opts: GlobalOptions, env: Env) -> Result:
             from bpshell.sandbox_session import sandbox_env
 
             env = await stack.enter_async_context(sandbox_env(env))
-            opts = replace(opts, home=None, profile=_flag_profile(opts))
+            opts = opts._replace(home=None, profile=_flag_profile(opts))
         environ = session_environ(env.environ, opts)
         script = env.stdin
         session = derive_env(

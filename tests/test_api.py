@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from bpshell import api
-from bpshell.api import ApiClient, Workspace, verify
+from bpshell.answers import Workspace
+from bpshell.api import ApiClient, verify
 from bpshell.config import app_url, tokens_page
 from bpshell.errors import (
     ApiError,

@@ -328,3 +328,10 @@ def test_nothing_is_written_in_a_private_home(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="private home of a bp exec"):
         store.create()
     assert sorted(p.name for p in (run / "home").iterdir()) == []
+
+
+def test_the_first_run_check_names_the_official_files_as_their_module_does() -> None:
+    from bpshell import cli
+    from bpshell.official import files
+
+    assert cli._OFFICIAL_FILES == files.OFFICIAL_FILES

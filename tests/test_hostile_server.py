@@ -8,8 +8,8 @@ bpshell must refuse and names full of control and bidi characters.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
+import json
 import os
 import re
 import subprocess
@@ -28,7 +28,7 @@ from prompt_toolkit.document import Document
 
 import bpshell.workspaces
 import tests.conftest
-from bpshell.api import Account, Workspace
+from bpshell.answers import ACCOUNT, WORKSPACE, Shape
 from bpshell.cache import read_workspaces, write_workspaces
 from bpshell.commands import GlobalOptions
 from bpshell.env import Env
@@ -193,7 +193,8 @@ def test_logins_workspace_picker_has_one_deadline(bp: Bp, endless_pages: Hostile
 @asynccontextmanager
 async def running(bp: Bp, api_timeout: float | None = None) -> AsyncIterator[Session]:
     env, _, _ = shell_env(bp)
-    session = Session(dataclasses.replace(env, api_timeout=api_timeout), GlobalOptions())
+    env.api_timeout = api_timeout
+    session = Session(env, GlobalOptions())
     async with anyio.create_task_group() as group:
         await group.start(session.run)
         yield session
@@ -313,23 +314,26 @@ def test_get_workspace_answering_about_another_id_is_a_bad_response(
 # --- 3. names a server gives are cleaned where they enter --------------------------------
 
 
+def _read(shape: Shape[Any], data: dict[str, Any]) -> Any:
+    return shape.parse(json.dumps(data).encode())
+
+
 @pytest.mark.parametrize("bad", list(BIDI + CONTROLS))
 def test_names_lose_control_and_bidi_characters_where_they_enter(bad: str) -> None:
-    workspace = Workspace.model_validate({"id": "ws_1", "name": f"a{bad}b", "handle": f"h{bad}"})
-    account = Account.model_validate(
-        {"id": "acc_1", "email": f"e{bad}@example.com", "displayName": f"d{bad}n"}
-    )
+    workspace = _read(WORKSPACE, {"id": "ws_1", "name": f"a{bad}b", "handle": f"h{bad}"})
+    me = {"id": "acc_1", "email": f"e{bad}@example.com", "displayName": f"d{bad}n"}
+    account = _read(ACCOUNT, {"account": me})
     gap = " " if bad.isspace() else ""  # NEL (U+0085) is a line break: a space
     assert (workspace.name, workspace.handle) == (f"a{gap}b", f"h{gap}")
     assert (account.email, account.displayName) == (f"e{gap}@example.com", f"d{gap}n")
 
 
 def test_names_keep_spacing_and_are_capped_with_an_ellipsis() -> None:
-    spaced = Workspace.model_validate({"id": "ws_1", "name": "a\tb\nc\u00a0d"})
+    spaced = _read(WORKSPACE, {"id": "ws_1", "name": "a\tb\nc\u00a0d"})
     assert spaced.name == "a b c d"
-    long = Workspace.model_validate({"id": "ws_1", "name": "ü" * 300})
+    long = _read(WORKSPACE, {"id": "ws_1", "name": "ü" * 300})
     assert long.name == "ü" * 199 + "…"
-    assert Workspace.model_validate({"id": "ws_1", "name": "é" * 200}).name == "é" * 200
+    assert _read(WORKSPACE, {"id": "ws_1", "name": "é" * 200}).name == "é" * 200
 
 
 @pytest.mark.parametrize("bad", list(BIDI + CONTROLS))

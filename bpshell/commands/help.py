@@ -7,7 +7,6 @@ is. :func:`for_shell` rewords messages for the shell, where commands are typed w
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 from collections.abc import Sequence
@@ -137,6 +136,8 @@ def _no_help(path: tuple[str, ...]) -> UsageError:
     subjects = [*dict.fromkeys(c.path[0] for c in COMMANDS), *TOPICS]
     subjects += [" ".join(c.path) for c in COMMANDS if len(c.path) > 1]
     wanted = " ".join(path)
+    import difflib  # only for a mistyped word
+
     close = difflib.get_close_matches(wanted, subjects, n=1)
     hint = f"did you mean 'bp help {close[0]}'?" if close else "Run: bp help"
     return UsageError(f"unknown command or help topic '{clean(wanted[:60])}'", hint)

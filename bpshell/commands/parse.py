@@ -7,9 +7,7 @@ says what was wrong and what to type instead.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
-from dataclasses import fields, replace
 from typing import Any
 
 from bpshell.commands.table import (
@@ -90,9 +88,9 @@ def parse(words: Sequence[str], environ: Mapping[str, str]) -> Invocation:
         else:
             value, index = _take_value(flag, words, index, inline if eq else None, "")
             if flag.dest == "profile":
-                globals_ = replace(globals_, profile=value, profile_source="flag")
+                globals_ = globals_._replace(profile=value, profile_source="flag")
             else:
-                globals_ = replace(globals_, **{flag.dest: value})
+                globals_ = globals_._replace(**{flag.dest: value})
         index += 1
     positional = [word for word in rest if not word.startswith("-")]
     if positional[:1] == [HELP_WORD]:
@@ -128,6 +126,8 @@ def _no_command(
     if not positional:
         raise UsageError(f"unknown flag {rest[0].split('=')[0]}", "Run: bp --help")
     known = [*dict.fromkeys(c.path[0] for c in COMMANDS), HELP_WORD]
+    import difflib  # only for a mistyped word
+
     close = difflib.get_close_matches(positional[0], known, n=1)
     hint = f"did you mean 'bp {close[0]}'?" if close else "Run: bp --help"
     raise UsageError(f"unknown command '{_shown(positional[0])}'", hint)
@@ -141,6 +141,8 @@ def _not_in_group(group: str, sub: list[str]) -> UsageError:
         return UsageError(f"'bp {group}' needs a command", choices)
     names = {c.path[1]: c.path[1] for c in members}
     names.update({alias: c.path[1] for c in members for alias in c.aliases})
+    import difflib  # only for a mistyped word
+
     close = difflib.get_close_matches(sub[0], list(names), n=1)
     hint = f"did you mean 'bp {group} {names[close[0]]}'?" if close else choices
     return UsageError(f"unknown command 'bp {group} {_shown(sub[0])}'", hint)
@@ -186,7 +188,7 @@ def _parse_options(command: Command, words: list[str]) -> Any:
         raise UsageError(
             f"'bp {command.name}' needs {_wanted(missing[0])}", f"usage: bp {command.name} {usage}"
         )
-    known = {f.name for f in fields(command.options)}
+    known = set(command.options._fields)
     return command.options(**{k: v for k, v in values.items() if k in known})
 
 
@@ -259,6 +261,8 @@ def _lookup(name: str, flags: Sequence[Flag]) -> Flag | None:
 
 def _flag_hint(name: str, command: Command) -> str:
     spellings = [n for f in (*command.flags, *GLOBAL_FLAGS) for n in f.names]
+    import difflib  # only for a mistyped word
+
     close = difflib.get_close_matches(name, spellings, n=1, cutoff=0.75)
     return f"did you mean {close[0]}?" if close else f"Run: bp {command.name} --help"
 

@@ -3,13 +3,14 @@
 Data only: parsing is :mod:`bpshell.commands.parse`'s job and help text
 :mod:`bpshell.commands.help`'s. Run functions import their module when a command runs, so
 ``bp --help`` and completion stay light.
+
+No ``from __future__ import annotations`` here: NamedTuple checks every field's annotation,
+and a string one is compiled into a ForwardRef, 64 ``compile`` calls and about half of this
+module's import time (cProfile). The run functions' few names are quoted instead.
 """
 
-from __future__ import annotations
-
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from bpshell.env import Env
@@ -20,8 +21,7 @@ TRUE_WORDS = ("1", "true", "yes", "on")
 DEFAULT_API_URL = "https://api.botpress.cloud"
 
 
-@dataclass(frozen=True)
-class Flag:
+class Flag(NamedTuple):
     """One flag: its spellings, where its value goes, and how to complete that value."""
 
     names: tuple[str, ...]
@@ -37,8 +37,7 @@ class Flag:
         return self.metavar is not None
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(NamedTuple):
     """One positional argument; ``many`` (last only) takes every remaining word, as a tuple."""
 
     dest: str
@@ -48,8 +47,7 @@ class Arg:
     many: bool = False
 
 
-@dataclass(frozen=True)
-class GlobalOptions:
+class GlobalOptions(NamedTuple):
     """Flags every command takes, before or after its name."""
 
     json: bool = False
@@ -64,8 +62,7 @@ class GlobalOptions:
     in_shell: bool = False
 
 
-@dataclass(frozen=True)
-class LoginOptions:
+class LoginOptions(NamedTuple):
     """``bp login``."""
 
     token: str | None = None
@@ -75,39 +72,34 @@ class LoginOptions:
     no_browser: bool = False
 
 
-@dataclass(frozen=True)
-class LogoutOptions:
+class LogoutOptions(NamedTuple):
     """``bp logout``."""
 
     all: bool = False
     revoke: bool = False
 
 
-@dataclass(frozen=True)
-class TokensCreateOptions:
+class TokensCreateOptions(NamedTuple):
     """``bp tokens create``."""
 
     note: str | None = None
     save_as: str | None = None
 
 
-@dataclass(frozen=True)
-class TokensRotateOptions:
+class TokensRotateOptions(NamedTuple):
     """``bp tokens rotate``."""
 
     revoke_old: str | None = None
     keep_old: bool = False
 
 
-@dataclass(frozen=True)
-class TokensRevokeOptions:
+class TokensRevokeOptions(NamedTuple):
     """``bp tokens revoke``."""
 
     id: str | None = None
 
 
-@dataclass(frozen=True)
-class ListOptions:
+class ListOptions(NamedTuple):
     """``bp profiles list``."""
 
     verify: bool = False
@@ -116,36 +108,31 @@ class ListOptions:
     timeout: float = 10.0
 
 
-@dataclass(frozen=True)
-class ActiveOptions:
+class ActiveOptions(NamedTuple):
     """``bp profiles active``."""
 
     display_token: bool = False
 
 
-@dataclass(frozen=True)
-class NameOptions:
+class NameOptions(NamedTuple):
     """Profile commands that take one profile name."""
 
     name: str | None = None
     display_token: bool = False
 
 
-@dataclass(frozen=True)
-class RenameOptions:
+class RenameOptions(NamedTuple):
     """``bp profiles rename``."""
 
     old: str = ""
     new: str = ""
 
 
-@dataclass(frozen=True)
-class NoOptions:
+class NoOptions(NamedTuple):
     """Commands without options of their own."""
 
 
-@dataclass(frozen=True)
-class ShellOptions:
+class ShellOptions(NamedTuple):
     """``bp shell``."""
 
     sandbox: bool = False
@@ -163,14 +150,13 @@ def _always(options: Any, opts: GlobalOptions, interactive: bool) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     """One entry of the table: a path of words, its options, and its run function."""
 
     path: tuple[str, ...]
     summary: str
     run: Run
-    options: type = NoOptions
+    options: type[Any] = NoOptions
     flags: tuple[Flag, ...] = ()
     args: tuple[Arg, ...] = ()
     aliases: tuple[str, ...] = ()
@@ -186,8 +172,7 @@ class Command:
         return " ".join(self.path)
 
 
-@dataclass(frozen=True)
-class Invocation:
+class Invocation(NamedTuple):
     """A parsed line: the command (None for top-level help/version), its options and globals."""
 
     command: Command | None
@@ -195,7 +180,12 @@ class Invocation:
     globals: GlobalOptions
     help_for: tuple[str, ...] | None = None
     version: bool = False
-    words: tuple[str, ...] = field(default=(), repr=False)
+    words: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        # Not the words: they may hold a token (``login --token …``).
+        name = self.command.name if self.command else None
+        return f"Invocation(command={name!r}, help_for={self.help_for!r}, version={self.version})"
 
 
 def _positive_int(text: str) -> int:
@@ -233,20 +223,20 @@ DISPLAY_TOKEN = Flag(
 )
 
 
-async def _run_login(options: Any, opts: GlobalOptions, env: Env) -> Result:
+async def _run_login(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
     from bpshell.login import run_login
 
     return await run_login(options, opts, env)
 
 
-async def _run_logout(options: Any, opts: GlobalOptions, env: Env) -> Result:
+async def _run_logout(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
     from bpshell.login import run_logout
 
     return await run_logout(options, opts, env)
 
 
 def _profiles(name: str, options: type, summary: str, **rest: Any) -> Command:
-    async def run(options: Any, opts: GlobalOptions, env: Env) -> Result:
+    async def run(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
         from bpshell import profiles
 
         runner: Run = getattr(profiles, f"run_{name}")
@@ -256,7 +246,7 @@ def _profiles(name: str, options: type, summary: str, **rest: Any) -> Command:
 
 
 def _tokens(name: str, options: type, summary: str, **rest: Any) -> Command:
-    async def run(options: Any, opts: GlobalOptions, env: Env) -> Result:
+    async def run(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
         from bpshell import pats
 
         runner: Run = getattr(pats, f"run_{name}")
@@ -277,22 +267,19 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class CompletionOptions:
+class CompletionOptions(NamedTuple):
     """``bp completion``."""
 
     shell: str = ""
 
 
-@dataclass(frozen=True)
-class EnvOptions:
+class EnvOptions(NamedTuple):
     """``bp env``."""
 
     shell: str = "sh"
 
 
-@dataclass(frozen=True)
-class ExecOptions:
+class ExecOptions(NamedTuple):
     """``bp exec``."""
 
     env_only: bool = False
@@ -315,37 +302,37 @@ def _one_of(
     return convert
 
 
-async def _run_completion(options: Any, opts: GlobalOptions, env: Env) -> Result:
+async def _run_completion(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
     from bpshell.complete import run_completion
 
     return await run_completion(options, opts, env)
 
 
-async def _run_import(options: Any, opts: GlobalOptions, env: Env) -> Result:
+async def _run_import(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
     from bpshell.official.files import run_import
 
     return await run_import(options, opts, env)
 
 
-async def _run_env(options: Any, opts: GlobalOptions, env: Env) -> Result:
+async def _run_env(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
     from bpshell.official.child import run_env
 
     return await run_env(options, opts, env)
 
 
-async def _run_exec(options: Any, opts: GlobalOptions, env: Env) -> Result:
+async def _run_exec(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
     from bpshell.official.child import run_exec
 
     return await run_exec(options, opts, env)
 
 
-async def _run_workspaces_list(options: Any, opts: GlobalOptions, env: Env) -> Result:
+async def _run_workspaces_list(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
     from bpshell.workspaces import run_list
 
     return await run_list(options, opts, env)
 
 
-async def _run_shell(options: Any, opts: GlobalOptions, env: Env) -> Result:
+async def _run_shell(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
     from bpshell.shell import run_shell
 
     return await run_shell(options, opts, env)
@@ -431,14 +418,14 @@ COMMANDS: tuple[Command, ...] = (
         "use",
         NameOptions,
         "make a profile the active one",
-        args=(replace(PROFILE_ARG, required=False),),
+        args=(PROFILE_ARG._replace(required=False),),
         offline=lambda o, g, i: o.name is not None or g.profile_source == "flag",
     ),
     _profiles(
         "get",
         NameOptions,
         "show one profile",
-        args=(replace(PROFILE_ARG, required=False),),
+        args=(PROFILE_ARG._replace(required=False),),
         flags=(DISPLAY_TOKEN,),
         offline=_always,
     ),

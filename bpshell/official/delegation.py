@@ -14,7 +14,7 @@ import shutil
 import stat
 import sys
 from collections.abc import Container, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from bpshell.commands import GLOBAL_FLAGS, GlobalOptions, empty_value, env_globals
@@ -96,9 +96,9 @@ def plan_delegation(
             opts = _with(opts, flag.dest, value)
         else:
             if flag is not None and flag.dest == "json":
-                opts = replace(opts, json=True)
+                opts = opts._replace(json=True)
             elif flag is not None and flag.dest == "verbose":
-                opts = replace(opts, verbose=True)
+                opts = opts._replace(verbose=True)
             elif command is None and not word.startswith("-"):
                 command = word
             passed.append(word)
@@ -112,8 +112,8 @@ def plan_delegation(
 
 def _with(opts: GlobalOptions, dest: str, value: str) -> GlobalOptions:
     if dest == "profile":
-        return replace(opts, profile=value, profile_source="flag")
-    return replace(opts, home=value)
+        return opts._replace(profile=value, profile_source="flag")
+    return opts._replace(home=value)
 
 
 async def delegate(plan: Delegation, env: Env) -> int:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bpshell.commands import GlobalOptions, NoOptions
 from bpshell.config import (
@@ -34,19 +33,20 @@ OFFICIAL_FILES = (PROFILES_FILE, CACHE_FILE)
 MAX_OFFICIAL_BYTES = 1 << 20
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
     """A valid set of credentials in one of the official CLI's files."""
 
     name: str
     api_url: str
     workspace_id: str
-    token: str = field(repr=False)
+    token: str
     source: str
 
+    def __repr__(self) -> str:
+        return f"Found(name={self.name!r}, source={self.source!r}, token=...)"
 
-@dataclass(frozen=True)
-class Skipped:
+
+class Skipped(NamedTuple):
     """An entry that was not imported, and why."""
 
     name: str | None
@@ -54,8 +54,7 @@ class Skipped:
     reason: str
 
 
-@dataclass(frozen=True)
-class OfficialState:
+class OfficialState(NamedTuple):
     """What the official CLI's files hold: valid entries, rejected ones, and the login."""
 
     found: tuple[Found, ...] = ()
@@ -68,8 +67,7 @@ class OfficialState:
         return not self.found and not self.skipped
 
 
-@dataclass(frozen=True)
-class ImportReport:
+class ImportReport(NamedTuple):
     """The outcome of an import."""
 
     added: tuple[tuple[Found, Storage], ...]

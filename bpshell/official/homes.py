@@ -22,9 +22,8 @@ import os
 import shutil
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from bpshell.errors import StorageError
 
@@ -42,8 +41,7 @@ def is_private_home(home: str | os.PathLike[str]) -> bool:
     return os.path.lexists(os.path.join(os.path.dirname(os.path.abspath(home)), PRIVATE_MARK))
 
 
-@dataclass(frozen=True)
-class PrivateHome:
+class PrivateHome(NamedTuple):
     """A private home, ``<run>/home``, and the lock on ``<run>/.bpshell-private``, held by this
     process alone (O_CLOEXEC: not the child, which may outlive us) until it is removed."""
 
