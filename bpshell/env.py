@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from bpshell.api import ApiClient
     from bpshell.config import ConfigStore
+    from bpshell.pin import ShellPin
     from bpshell.tokens import TokenStore
 
 
@@ -167,6 +168,13 @@ class Env:
     stderr_stream: TextIO | None = None
     verbose: bool = False
     api_timeout: float | None = None
+    # Where a folder's .bp-profile is looked for from (None: the working folder), and the
+    # highest folder looked in (None: the home folder); see bpshell.local_profile.
+    cwd: Path | None = None
+    local_top: Path | None = None
+    # The profile ``bp shell`` is pinned to (bp shell -p, profiles use --session); None
+    # outside the shell.
+    pin: ShellPin | None = None
     _http: httpx.AsyncClient | None = field(default=None, repr=False)
     _config: ConfigStore | None = field(default=None, repr=False)
 

@@ -43,7 +43,12 @@ async def sandbox_env(env: Env) -> AsyncIterator[Env]:
         environ = {k: v for k, v in env.environ.items() if not k.startswith("BP_")}
         environ["BP_BOTPRESS_HOME"] = str(home)
         sandboxed = derive_env(
-            env, environ=environ, home=home, tokens=InMemoryTokens(broken=NO_KEYRING)
+            env,
+            environ=environ,
+            home=home,
+            tokens=InMemoryTokens(broken=NO_KEYRING),
+            cwd=home,  # a .bp-profile of the real folders is not the sandbox's
+            local_top=home,
         )
         logins = (
             ("initech", BOB_TOKEN, "ws_initech"),
