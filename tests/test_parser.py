@@ -362,7 +362,8 @@ Flags:
   --no-browser, --noBrowser              print the token page URL
 
 Where each value comes from (the first one given wins):
-  profile    -p NAME, BP_PROFILE, the active profile, "default"
+  profile    -p NAME, BP_PROFILE, the folder's .bp-profile, the active profile,
+             "default"
   token      --token, BP_TOKEN, the profile's stored token (same API URL), asked for
   workspace  --workspaceId, BP_WORKSPACE_ID, asked for (with no terminal or -y: the
              profile's)

@@ -13,13 +13,18 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pexpect
 import pexpect.popen_spawn
 import pytest
 
+from bpshell.commands import GlobalOptions
+from bpshell.pin import ShellPin
 from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
+from bpshell.session import Session
+from bpshell.toolbar import Auth, View, prompt_text, toolbar_text
 from tests.conftest import ROOT, Bp, bp_process, process_env
-from tests.shell_helpers import wait_until
+from tests.shell_helpers import shell_env, until, wait_until
 
 TIMEOUT_S = 15
 
@@ -206,6 +211,56 @@ def test_a_pinned_script_tells_a_switch_made_elsewhere_once(two: Bp) -> None:
             child.kill(9)
     assert screen.getvalue().count("note: the active profile is now") == 1
     assert two.config()["activeProfile"] == "bob"
+
+
+# --- what the prompt and the toolbar say -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "prompt", "toolbar"),
+    [
+        (None, "bp prod:acme › ", "profile prod │ workspace acme (ws_1)"),
+        ("active", "bp prod:acme › ", "profile prod │ workspace acme (ws_1)"),
+        ("BP_PROFILE", "bp prod:acme › ", "profile prod │ workspace acme (ws_1)"),
+        ("session", "bp prod:acme (pinned) › ", "profile prod (pinned) │ workspace acme (ws_1)"),
+        ("local", "bp prod:acme › ", "profile prod (.bp-profile) │ workspace acme (ws_1)"),
+    ],
+)
+def test_the_prompt_and_toolbar_say_where_the_profile_is_from(
+    source: str | None, prompt: str, toolbar: str
+) -> None:
+    view = View("prod", "ws_1", "acme", "https://api.botpress.cloud", source=source)
+    assert prompt_text(view) == prompt
+    assert toolbar_text(view, Auth()) == f"{toolbar} │ https://api.botpress.cloud"
+    assert view.mark.isascii()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_the_session_follows_the_file_of_its_folder(two: Bp, tmp_path: Path) -> None:
+    bot = tmp_path / "bot"
+    bot.mkdir()
+    (bot / ".bp-profile").write_text("bob\n")
+    env, _, _ = shell_env(two)
+    env.cwd, env.pin = bot, ShellPin()
+    session = Session(env, GlobalOptions())
+    async with anyio.create_task_group() as group:
+        await group.start(session.run)
+        assert (session.view.profile, session.view.source) == ("bob", "local")
+        (bot / ".bp-profile").write_text("default\n")  # another terminal: --local default
+        await until(lambda: session.view.profile == "default")
+        (bot / ".bp-profile").write_text("nope\n")
+        await until(lambda: session.view.problem is not None)
+        assert session.view.problem == f'unknown profile "nope", named by {bot}/.bp-profile'
+        env.pin.set("bob", "profiles use --session")  # a pin wins over the file
+        await session.after_command(("profiles", "use"), 0)
+        assert (session.view.profile, session.view.source) == ("bob", "session")
+        group.cancel_scope.cancel()
+    await env.aclose()
 
 
 # --- a real terminal ----------------------------------------------------------------------
