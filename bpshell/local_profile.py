@@ -73,9 +73,12 @@ def find(start: Path | None, top: Path | None) -> DirectoryProfile | None:
     try:
         here = os.path.abspath(start if start is not None else os.getcwd())
         device = os.stat(here).st_dev
-        ceiling = _identity(top) if top is not None else None
     except OSError:  # a working folder that was removed has nothing to say
         return None
+    try:
+        ceiling = _identity(top) if top is not None else None
+    except OSError:  # no such home (HOME=/nonexistent): the search ends at the edges only
+        ceiling = None
     folder = Path(here)
     while True:
         try:

@@ -226,6 +226,12 @@ def test_precedence(
     assert world.bp("env", "--json", *flags, env=env).json()["BP_TOKEN"] == token
 
 
+def test_a_home_that_does_not_exist_still_finds_the_file(world: World) -> None:
+    world.file("bob\n")
+    code, out, _ = world.run("profiles", "active", "--json", HOME="/nonexistent")
+    assert (code, json.loads(out)["profile"]) == (0, "bob")
+
+
 def test_values_keep_flag_then_variable_then_that_profile(world: World) -> None:
     world.file("bob\n")
     result = world.bp("env", "--json", env={"BP_WORKSPACE_ID": "ws_acme"})
