@@ -260,6 +260,10 @@ async def execute(invocation: Invocation, env: Env) -> int:
     command, opts = invocation.command, invocation.globals
     assert command is not None
     try:
+        if command.uses_profile:  # a folder's .bp-profile, where no profile is named
+            from bpshell.local_profile import apply
+
+            opts = apply(opts, env)
         result = await command.run(invocation.options, opts, env)
     except BpError as error:
         report(error, opts.json, env.stderr.write)

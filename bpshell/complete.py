@@ -231,11 +231,30 @@ class _Values:
     """Dynamic values, read lazily from this run's home: profiles, workspaces, API URLs."""
 
     def __init__(self, line: _Line) -> None:
-        environ = line.environ
+        environ = self.environ = line.environ
         home = line.home or environ.get("BP_BOTPRESS_HOME") or os.path.join("~", ".botpress")
         self.home = Path(os.path.expanduser(home))
-        self.profile = line.profile or environ.get("BP_PROFILE") or None
+        self.named = line.profile or environ.get("BP_PROFILE") or None
+        self._here: str | bool | None = False
         self._config: dict[str, Any] | None = None
+
+    def here(self) -> str | None:
+        """The profile the folder's ``.bp-profile`` names (None: none, or one not usable)."""
+        if self._here is False:
+            from bpshell.errors import BpError
+            from bpshell.local_profile import find, top_of
+
+            try:
+                found = find(None, top_of(self.environ))
+            except BpError:
+                found = None
+            self._here = found.name if found is not None else None
+        return self._here if isinstance(self._here, str) else None
+
+    @property
+    def profile(self) -> str | None:
+        """The profile in use: named (``-p``, ``BP_PROFILE``), else the folder's."""
+        return self.named or self.here()
 
     def of(self, key: str | None) -> list[Candidate]:
         if key is None:
@@ -266,11 +285,13 @@ class _Values:
         return name if isinstance(name, str) and name in self.profiles() else None
 
     def _profiles(self) -> list[Candidate]:
-        active = self.active()
+        active, here = self.active(), None if self.named else self.here()
         found = []
         for name, profile in sorted(self.profiles().items()):
             label = _label(profile.get("workspaceName"), profile.get("workspaceId"))
-            found.append((name, label + (" (active)" if name == active else "")))
+            mark = " (active)" if name == active else ""
+            mark += " (in use here)" if name == here and here != active else ""
+            found.append((name, label + mark))
         return found
 
     def _workspaces(self) -> list[Candidate]:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from bpshell.api import ApiClient
     from bpshell.config import ConfigStore
+    from bpshell.pin import ShellPin
     from bpshell.tokens import TokenStore
 
 
@@ -201,6 +202,9 @@ class Env:
         verbose: bool = False,
         api_timeout: float | None = None,
         sandbox: Sandboxed | None = None,
+        cwd: Path | None = None,
+        local_top: Path | None = None,
+        pin: ShellPin | None = None,
     ) -> None:
         self.environ = environ
         self._home: Path | str | None = home
@@ -214,6 +218,13 @@ class Env:
         self.verbose = verbose
         self.api_timeout = api_timeout
         self.sandbox = sandbox
+        # Where a folder's .bp-profile is looked for from (None: the working folder), and the
+        # highest folder looked in (None: the home folder); see bpshell.local_profile.
+        self.cwd = cwd
+        self.local_top = local_top
+        # The profile ``bp shell`` is pinned to (bp shell -p, profiles use --session); None
+        # outside the shell.
+        self.pin = pin
         self._http: httpx.AsyncClient | None = None
         self._config: ConfigStore | None = None
 

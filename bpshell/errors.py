@@ -5,7 +5,7 @@ into an exit status and a message. The tree::
 
     BpError                       exit 1 unless noted
     ├── UsageError                exit 2: bad flags, bad values, missing input when not interactive
-    ├── ConfigError               exit 2: config.json unreadable, corrupt or of the wrong shape
+    ├── ConfigError               exit 2: config.json or a .bp-profile unreadable or untrusted
     ├── StorageError              config.json or the keyring could not be written
     ├── ProfileNotFoundError      a named profile does not exist
     ├── NotLoggedInError          no credentials at all
@@ -56,7 +56,8 @@ class UsageError(BpError):
 
 
 class ConfigError(BpError):
-    """Raised when config.json cannot be read or does not validate; it is left as it is."""
+    """Raised when config.json or a folder's ``.bp-profile`` cannot be read, may not be
+    trusted or does not validate; it is left as it is."""
 
     exit_status = ExitStatus.USAGE
     kind = "config"

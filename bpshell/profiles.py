@@ -1,13 +1,16 @@
 """``bp profiles …``, and how the credentials in force are resolved.
 
-Precedence, for each value: flag > ``BP_*`` variable > named profile (``-p``/``BP_PROFILE``)
-> active profile. :class:`Resolved` remembers where each value came from.
+The profile in use: ``-p`` > the profile a ``bp shell`` is pinned to > ``BP_PROFILE`` > the
+folder's ``.bp-profile`` (:mod:`bpshell.local_profile`) > the active profile. Each value: flag
+> ``BP_*`` variable > that profile. :class:`Resolved` remembers where each value came from.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from bpshell import local_profile
 from bpshell.cache import drop_workspaces
 from bpshell.commands import (
     ActiveOptions,
@@ -15,6 +18,7 @@ from bpshell.commands import (
     ListOptions,
     NameOptions,
     RenameOptions,
+    UseOptions,
     worded,
 )
 from bpshell.config import (
@@ -33,6 +37,8 @@ from bpshell.errors import (
     ProfileNotFoundError,
     UsageError,
 )
+from bpshell.local_profile import LOCAL
+from bpshell.pin import SESSION
 from bpshell.render import Result, clean, column_widths, table, table_row, workspace_label
 from bpshell.tokens import mask, read_token
 
@@ -55,12 +61,13 @@ class Resolved(NamedTuple):
     workspace_name: str | None
     token: str | None
     token_source: str | None
+    profile_file: str | None = None
 
 
 async def resolve(opts: GlobalOptions, env: Env, config: ConfigFile | None = None) -> Resolved:
     """Apply the precedence rules; a named profile that does not exist is an error."""
     config = config if config is not None else env.config.load()
-    name, name_source = _profile_name(opts, config)
+    name, name_source, name_file = profile_in_use(opts, env, config)
     profile = config.profiles.get(name) if name else None
     environ = env.environ
     api_url, api_source = _pick(
@@ -89,16 +96,22 @@ async def resolve(opts: GlobalOptions, env: Env, config: ConfigFile | None = Non
         workspace_name,
         token,
         token_source if token or profile else None,
+        name_file,
     )
 
 
-def _profile_name(opts: GlobalOptions, config: ConfigFile) -> tuple[str | None, str | None]:
+def profile_in_use(
+    opts: GlobalOptions, env: Env, config: ConfigFile
+) -> tuple[str | None, str | None, str | None]:
+    """The profile in use (see the module docstring), its source and, when a ``.bp-profile``
+    named it, that file. A profile named that does not exist is an error, never skipped."""
+    opts = local_profile.apply(opts, env)
     if opts.profile:
         if opts.profile not in config.profiles:
-            raise _unknown(opts.profile, config)
-        return opts.profile, opts.profile_source
+            raise _unknown(opts.profile, config, opts.profile_file, env)
+        return opts.profile, opts.profile_source, opts.profile_file
     active = config.active()
-    return (active, "active") if active else (None, None)
+    return (active, "active", None) if active else (None, None, None)
 
 
 def _pick(*candidates: tuple[str | None, str]) -> tuple[str | None, str | None]:
@@ -108,9 +121,17 @@ def _pick(*candidates: tuple[str | None, str]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _unknown(name: str, config: ConfigFile) -> ProfileNotFoundError:
+def _unknown(
+    name: str, config: ConfigFile, file: str | None = None, env: Env | None = None
+) -> ProfileNotFoundError:
     known = ", ".join(sorted(config.profiles)) or "none"
     hint = f"known profiles: {clean(known)}"
+    if file is not None and env is not None:  # its name is valid: the file was checked
+        return ProfileNotFoundError(
+            f'unknown profile "{clean(name)}", named by {clean(file)}',
+            f"{hint} (bp profiles list). Create it with: bp login -p {name}, or stop using "
+            f"the file: {local_profile.removal(Path(file), env)}",
+        )
     if _valid_name(name):
         hint += f". Create it with: bp login -p {name}"
     return ProfileNotFoundError(f'unknown profile "{clean(name)}"', hint)
@@ -151,13 +172,14 @@ async def run_active(options: ActiveOptions, opts: GlobalOptions, env: Env) -> R
         *([f"Role: {clean(verification.role)}"] if verification.role else []),
         "Profile: "
         + (clean(resolved.profile) if resolved.profile else "(none)")
-        + _from(resolved.profile_source, "BP_PROFILE"),
+        + _profile_from(resolved.profile_source, resolved.profile_file),
     ]
     if resolved.token_source == "BP_TOKEN" or options.display_token:
         shown = resolved.token if options.display_token else None
         lines.append(f"Token: {_token_text(resolved, shown)}")
     data: dict[str, Any] = {
         "profile": resolved.profile,
+        "profileFile": resolved.profile_file,
         "workspaceId": resolved.workspace_id,
         "workspaceName": name,
         "apiUrl": resolved.api_url,
@@ -193,6 +215,15 @@ def _from(source: str | None, variable: str) -> str:
     return f" (from {variable})" if source == variable else ""
 
 
+def _profile_from(source: str | None, file: str | None) -> str:
+    """`` (from BP_PROFILE)``, `` (from /x/.bp-profile)``, `` (pinned to this shell)``."""
+    if source == LOCAL and file is not None:
+        return f" (from {clean(file)})"
+    if source == SESSION:
+        return " (pinned to this shell)"
+    return _from(source, "BP_PROFILE")
+
+
 def _token_text(resolved: Resolved, shown: str | None) -> str:
     if resolved.token is None:
         return "(missing)"
@@ -217,16 +248,20 @@ async def run_list(options: ListOptions, opts: GlobalOptions, env: Env) -> Resul
     """Every profile; with --verify, every one checked against the API at the same time."""
     config = env.config.load()
     active = config.active()
+    here, source, file = _in_use_quietly(opts, env, config)
     tokens: dict[str, str | None] = {}
     if options.verify or options.display_token:
         tokens = await _read_tokens(config, env)
     rows = [
-        _row(name, config.profiles[name], name == active, tokens, options)
+        _row(name, config.profiles[name], name == active, tokens, options) | {"inUse": name == here}
         for name in sorted(config.profiles)
     ]
     if not rows:
         env.err(worded(opts, "No profiles. Log in with: bp login"))
         return Result([], "")
+    if here is not None and here != active:
+        why = _profile_from(source, file)
+        env.err(f'note: ">" marks the profile in use here{why}, "*" the active one')
     headers = ["", "NAME", "WORKSPACE", "API URL"] + (["TOKEN"] if options.display_token else [])
     cells = {row["name"]: _cells(row, options) for row in rows}
     if not options.verify:
@@ -252,6 +287,22 @@ async def run_list(options: ListOptions, opts: GlobalOptions, env: Env) -> Resul
     return Result(rows, table([*headers, "AUTHENTICATED"], lines), status)
 
 
+def _in_use_quietly(
+    opts: GlobalOptions, env: Env, config: ConfigFile
+) -> tuple[str | None, str | None, str | None]:
+    """:func:`profile_in_use` for a listing: a ``.bp-profile`` that cannot be used is a
+    warning (the list is what helps fix it), a profile named on the line and unknown is
+    nothing to mark."""
+    try:
+        return profile_in_use(opts, env, config)
+    except BpError as error:
+        if opts.profile is None:
+            from bpshell.render import error_line
+
+            env.err(f"warning: {worded(opts, error_line(error))}")
+        return None, None, None
+
+
 def _row(
     name: str, profile: Profile, active: bool, tokens: dict[str, str | None], options: ListOptions
 ) -> dict[str, Any]:
@@ -270,7 +321,7 @@ def _row(
 
 def _cells(row: dict[str, Any], options: ListOptions) -> list[str]:
     line = [
-        "*" if row["active"] else "",
+        "*" if row["active"] else ">" if row["inUse"] else "",
         row["name"],
         workspace_label(row["workspaceName"], row["workspaceId"]),
         row["apiUrl"],
@@ -359,21 +410,170 @@ async def _check_one(profile: Profile, token: str | None, seconds: float, env: E
     return await verify(env.api(api_url, token, timeout=seconds), profile.workspaceId)
 
 
-async def run_use(options: NameOptions, opts: GlobalOptions, env: Env) -> Result:
-    """Make a profile the active one (offline)."""
+async def run_use(options: UseOptions, opts: GlobalOptions, env: Env) -> Result:
+    """Make a profile the active one (offline); with ``--local`` this folder's, with
+    ``--session`` this shell's; with ``--unset`` undo either."""
+    _check_use(options, env)
+    if options.unset:
+        return _unset_local(opts, env) if options.local else _unset_session(opts, env)
     flagged = opts.profile if opts.profile_source == "flag" else None  # `profiles use -p X`
     name = options.name or flagged or await _pick_profile(opts, env, "Profile to use")
+    if options.local:
+        return _use_local(name, opts, env)
+    if options.session:
+        return _use_session(name, env)
     profile = _set_active(env, name)
+    _note_what_wins(name, opts, env)
     label = workspace_label(profile.workspaceName, profile.workspaceId)
     return Result(
-        {
-            "profile": name,
-            "workspaceId": profile.workspaceId,
-            "workspaceName": profile.workspaceName,
-            "apiUrl": profile.apiUrl,
-        },
+        _use_data(name, profile, "global"),
         f'Active profile is now "{clean(name)}", workspace {label}',
     )
+
+
+def _check_use(options: UseOptions, env: Env) -> None:
+    if options.local and options.session:
+        raise UsageError(
+            "--local and --session do not go together",
+            "--local is for this folder, --session for this shell",
+        )
+    if options.unset and options.name:
+        raise UsageError("--unset takes no profile name", "Run: bp profiles use --local --unset")
+    if options.unset and not (options.local or options.session):
+        raise UsageError(
+            "--unset goes with --local (remove this folder's .bp-profile) or --session (unpin "
+            "this shell)",
+            "Run: bp profiles use --local --unset",
+        )
+    if options.session and env.pin is None:
+        raise UsageError(
+            "--session pins the profile of a bp shell, and this is not one",
+            "for one command give -p NAME (or set BP_PROFILE); for this folder run: bp "
+            "profiles use --local NAME; for a shell of its own run: bp shell -p NAME",
+        )
+
+
+def _use_data(name: str, profile: Profile, scope: str) -> dict[str, Any]:
+    return {
+        "profile": name,
+        "workspaceId": profile.workspaceId,
+        "workspaceName": profile.workspaceName,
+        "apiUrl": profile.apiUrl,
+        "scope": scope,
+    }
+
+
+def _note_what_wins(name: str, opts: GlobalOptions, env: Env) -> None:
+    """After a switch of the active profile: say so when it is not what is used here."""
+    if opts.profile_source == SESSION and opts.profile != name:
+        note = (
+            f'note: this shell stays on "{clean(opts.profile or "")}", as it is pinned; to '
+            f"switch it too: profiles use --session {name}"
+        )
+    elif opts.profile_source == "BP_PROFILE" and opts.profile != name:
+        note = (
+            f"note: BP_PROFILE={clean(opts.profile or '')} is set, and wins over the active "
+            "profile here; to follow it: unset BP_PROFILE"
+        )
+    else:
+        found, _ = local_profile.quietly(env) if opts.profile is None else (None, None)
+        if found is None or found.name == name:
+            return
+        note = (
+            f'note: here {clean(str(found.path))} picks profile "{found.name}", which wins '
+            f"over the active profile; to change it: bp profiles use --local {name}"
+        )
+    env.err(worded(opts, note))
+
+
+def _use_local(name: str, opts: GlobalOptions, env: Env) -> Result:
+    if local_profile.TOKEN_LIKE.search(name):  # before anything can show it
+        raise UsageError(
+            "that looks like a token, not a profile name; nothing was written",
+            "a .bp-profile holds a profile's name (see bp profiles list), never a credential",
+        )
+    check_profile_name(name)
+    config = env.config.load()
+    if name not in config.profiles:
+        raise _unknown(name, config)
+    folder = local_profile.folder_of(env)
+    path = local_profile.write(folder, name)
+    if opts.profile_source in (SESSION, "BP_PROFILE") and opts.profile != name:
+        wins = "this shell is pinned to" if opts.profile_source == SESSION else "BP_PROFILE is"
+        env.err(
+            worded(
+                opts,
+                f'note: {wins} "{clean(opts.profile or "")}", which wins over .bp-profile here',
+            )
+        )
+    profile = config.profiles[name]
+    label = workspace_label(profile.workspaceName, profile.workspaceId)
+    return Result(
+        _use_data(name, profile, "local") | {"file": str(path)},
+        f'Commands in {clean(str(folder))} now use profile "{clean(name)}", workspace '
+        f"{label}; written to {clean(str(path))}",
+    )
+
+
+def _use_session(name: str, env: Env) -> Result:
+    assert env.pin is not None
+    config = env.config.load()
+    if name not in config.profiles:
+        raise _unknown(name, config)
+    env.pin.set(name, "profiles use --session")
+    profile = config.profiles[name]
+    label = workspace_label(profile.workspaceName, profile.workspaceId)
+    active = config.active()
+    still = f'the active profile is still "{clean(active)}"' if active else "no profile is active"
+    return Result(
+        _use_data(name, profile, "session"),
+        f'This shell is now pinned to profile "{clean(name)}", workspace {label}; {still}',
+    )
+
+
+def _unset_local(opts: GlobalOptions, env: Env) -> Result:
+    folder = local_profile.folder_of(env)
+    removed = local_profile.remove(folder)
+    now = _in_use_now(opts, env)
+    data = {"scope": "local", "removed": str(removed) if removed else None, "profile": now[0]}
+    if removed is None:
+        env.err(f"No .bp-profile in {clean(str(folder))}; nothing was removed")
+        if now[1] is not None and now[2] == LOCAL:
+            env.err(worded(opts, f"note: commands here use {now[1]}"))
+        return Result(data, "")
+    return Result(data, f"Removed {clean(str(removed))}; commands here use {now[1] or _NONE}")
+
+
+def _unset_session(opts: GlobalOptions, env: Env) -> Result:
+    assert env.pin is not None
+    was = env.pin.name
+    env.pin.clear()
+    if opts.profile_source == SESSION:
+        opts = opts._replace(profile=None, profile_source=None)
+    now = _in_use_now(opts, env)
+    data = {"scope": "session", "removed": was, "profile": now[0]}
+    if was is None:
+        env.err("This shell is not pinned; nothing was changed")
+        return Result(data, "")
+    return Result(
+        data, f'This shell is no longer pinned to "{clean(was)}"; it uses {now[1] or _NONE}'
+    )
+
+
+_NONE = "no profile (none is active)"
+
+
+def _in_use_now(opts: GlobalOptions, env: Env) -> tuple[str | None, str | None, str | None]:
+    """The profile in use here, told in words (``the active profile, "x"``), and its source."""
+    try:
+        name, source, file = profile_in_use(opts, env, env.config.load())
+    except BpError as error:
+        return None, f"nothing: {clean(error.message)}", None
+    if name is None:
+        return None, None, None
+    if source == "active":
+        return name, f'the active profile, "{clean(name)}"', source
+    return name, f'profile "{clean(name)}"{_profile_from(source, file)}', source
 
 
 def _set_active(env: Env, name: str) -> Profile:
@@ -409,7 +609,8 @@ async def run_get(options: NameOptions, opts: GlobalOptions, env: Env) -> Result
         raise NotLoggedInError("No active profile", "name one: bp profiles get NAME")
     profile = config.profiles.get(name)
     if profile is None:
-        raise _unknown(name, config)
+        file = opts.profile_file if name == opts.profile and not options.name else None
+        raise _unknown(name, config, file, env)
     token, storage = await read_token(env.keyring, name, profile, env.err)
     shown = token if options.display_token else (mask(token) if token else None)
     lines = [

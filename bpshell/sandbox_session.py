@@ -55,6 +55,8 @@ async def sandbox_env(env: Env) -> AsyncIterator[Env]:
             home=home,
             tokens=InMemoryTokens(broken=NO_KEYRING),
             sandbox=Sandboxed(server.url, tuple(token_lines(server.world))),
+            cwd=home,  # a .bp-profile of the real folders is not the sandbox's
+            local_top=home,
         )
         logins = (
             ("initech", BOB_TOKEN, "ws_initech"),

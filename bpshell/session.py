@@ -25,6 +25,7 @@ keystroke typed meanwhile is handled at once.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import io
 import os
@@ -103,6 +104,9 @@ def _quiet(env: Env, **changes: Any) -> Env:
         "stderr_stream": _Discard(),
         "api_timeout": env.api_timeout,  # the deadline of a background walk, as of a command
         "sandbox": env.sandbox,
+        "cwd": env.cwd,
+        "local_top": env.local_top,
+        "pin": env.pin,
     }
     fields.update(changes)
     return Env(**fields)
@@ -156,7 +160,7 @@ async def check_auth(env: Env, opts: GlobalOptions) -> Auth:
     from bpshell.profiles import resolve
 
     try:
-        resolved = await resolve(opts, env)
+        resolved = await resolve(_pinned(opts, env), env)
     except BpError as exc:
         return Auth("failed", exc.message)
     if resolved.token is None:
@@ -167,6 +171,11 @@ async def check_auth(env: Env, opts: GlobalOptions) -> Auth:
     if verification.ok and verification.account is not None:
         return Auth("ok", verification.account.email)
     return Auth("failed", verification.reason or verification.status)
+
+
+def _pinned(opts: GlobalOptions, env: Env) -> GlobalOptions:
+    """``opts`` as a line of the shell gets them: the pinned profile, if the shell is."""
+    return env.pin.apply(opts) if env.pin is not None else opts
 
 
 class Session:
@@ -184,7 +193,7 @@ class Session:
         self._env = _quiet(env)
         self._view_env = _quiet(env, tokens=_NoTokens())
         self._config_path = env.home / "config.json"
-        self._config_stamp: Stamp | bool = False
+        self._config_stamp: object = False
         self._loaded = False
         self._after_login = False
         self._urls: dict[str, str] = {}
@@ -244,9 +253,14 @@ class Session:
             await self._env.aclose()
 
     def _first_frame(self) -> None:
-        self.view, profiles = peek(
-            self._config_path, self._env.environ, self.opts.profile, self._default_url
-        )
+        from bpshell.local_profile import quietly
+
+        opts = _pinned(self.opts, self._env)
+        here, _ = quietly(self._env) if opts.profile is None else (None, None)
+        profile = opts.profile or (here.name if here else None)
+        view, profiles = peek(self._config_path, self._env.environ, profile, self._default_url)
+        source = opts.profile_source if opts.profile else "local" if here else None
+        self.view = dataclasses.replace(view, source=source)
         self._urls = {name: url for name, (url, _) in profiles.items()}
         self._profiles = SearchIndex((name, label) for name, (_, label) in profiles.items())
         self._publish()
@@ -255,20 +269,22 @@ class Session:
         """Re-read config.json if it changed (or when ``force``); handle a switch."""
         from bpshell.profiles import resolve
 
-        current = stamp(self._config_path)
+        opts = _pinned(self.opts, self._env)
+        current = (stamp(self._config_path), opts.profile, self._local_stamp(opts))
         if current == self._config_stamp and not force:
             return
         self._config_stamp = current
         try:
             config = self._env.config.load()
         except BpError as exc:
-            self._set_view(View(self.opts.profile, problem=exc.message))
+            self._set_view(View(opts.profile, problem=exc.message))
             return
         self._read_profiles(config)
+        self._tell_a_switch(config.active())
         try:
-            resolved = await resolve(self.opts, self._view_env, config)
+            resolved = await resolve(opts, self._view_env, config)
         except BpError as exc:
-            self._set_view(View(self.opts.profile, problem=exc.message))
+            self._set_view(View(opts.profile, problem=exc.message))
             return
         fingerprint = self._fingerprints.get(resolved.profile or "", 0)
         self._set_view(
@@ -278,6 +294,7 @@ class Session:
                 resolved.workspace_name,
                 resolved.api_url,
                 fingerprint=str(fingerprint),
+                source=resolved.profile_source,
             )
         )
 
@@ -291,6 +308,22 @@ class Session:
         if catalog is not None:
             self.completer.official = catalog
             self.on_change()
+
+    def _local_stamp(self, opts: GlobalOptions) -> object:
+        """What changes when the .bp-profile in force here does (a few ``lstat``s); nothing
+        when a profile is named, as the file is not read then."""
+        from bpshell.local_profile import quietly
+
+        if opts.profile is not None:
+            return None
+        found, problem = quietly(self._env)
+        return problem.message if problem is not None else found
+
+    def _tell_a_switch(self, active: str | None) -> None:
+        """A pinned shell says once that the active profile was switched elsewhere."""
+        note = self._env.pin.switched(active) if self._env.pin is not None else None
+        if note is not None:
+            print(note, file=sys.stderr)
 
     async def after_command(self, path: tuple[str, ...], code: int) -> None:
         """Catch up with what a command of this shell did (a login may have a new token)."""
@@ -440,7 +473,7 @@ class Session:
         if key != self.active_key:
             return
         try:
-            resolved = await resolve(self.opts, self._env)
+            resolved = await resolve(_pinned(self.opts, self._env), self._env)
             if (resolved.profile, resolved.api_url) != key or resolved.token is None:
                 return
             pairs = await fetch_workspaces(self._env, resolved)

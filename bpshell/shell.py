@@ -53,6 +53,7 @@ from bpshell.env import Env
 from bpshell.errors import BpError, ExitStatus, UsageError
 from bpshell.lines import split_commands
 from bpshell.official.in_shell import hand_over
+from bpshell.pin import ShellPin, active_in
 from bpshell.render import Result, error_json, error_line, to_json
 
 INTERRUPTED = int(ExitStatus.INTERRUPTED)
@@ -159,10 +160,24 @@ class LineRunner:
         command = invocation.command
         shell_run = command._replace(run=self._in_shell(command, place))
         globals_ = invocation.globals._replace(in_shell=True)
-        status = await self._execute(invocation._replace(command=shell_run, globals=globals_))
+        pin = self.env.pin or ShellPin()
+        if pin.name is not None:
+            globals_ = pin.apply(globals_)
+            self._tell(pin.switched(active_in(self.env.home)))
+        pin.busy = True
+        try:
+            status = await self._execute(invocation._replace(command=shell_run, globals=globals_))
+        finally:
+            pin.busy = False
+            if pin.name is not None:  # what the command changed is this shell's doing: no news
+                pin.saw(active_in(self.env.home))
         if self.after is not None:
             await self.after(command.path, status)
         return status
+
+    def _tell(self, note: str | None) -> None:
+        if note is not None:
+            self.env.err(note)
 
     def _in_shell(self, command: Command, place: Place | None) -> Run:
         """``command``'s run, its errors reported the shell's way (at ``place``) and its JSON
@@ -295,12 +310,12 @@ async def run_script(
 
 
 def session_environ(environ: Mapping[str, str], opts: GlobalOptions) -> dict[str, str]:
-    """``environ`` plus the shell's own global flags, as the ``BP_*`` variables they stand for."""
+    """``environ`` plus the shell's own global flags, as the ``BP_*`` variables they stand for;
+    the profile (``-p``, ``BP_PROFILE``) is not one of them: it pins the shell (:func:`pin_of`)."""
     merged = dict(environ)
+    merged.pop("BP_PROFILE", None)
     if opts.home:
         merged["BP_BOTPRESS_HOME"] = opts.home
-    if opts.profile:
-        merged["BP_PROFILE"] = opts.profile
     flags = {"BP_JSON": opts.json, "BP_VERBOSE": opts.verbose, "BP_CONFIRM": opts.confirm}
     merged.update({name: "1" for name, on in flags.items() if on})
     return merged
@@ -321,9 +336,21 @@ def derive_env(env: Env, **changes: Any) -> Env:
         "verbose": env.verbose,
         "api_timeout": env.api_timeout,
         "sandbox": env.sandbox,
+        "cwd": env.cwd,
+        "local_top": env.local_top,
+        "pin": env.pin,
     }
     fields.update(changes)
     return Env(**fields)
+
+
+def pin_of(opts: GlobalOptions) -> ShellPin:
+    """The pin of a new shell: to the profile given by ``bp shell -p NAME`` or ``BP_PROFILE``."""
+    pin = ShellPin()
+    if opts.profile:
+        by = "-p" if opts.profile_source == "flag" else "BP_PROFILE"
+        pin.set(opts.profile, by)
+    return pin
 
 
 def _lines(stream: TextIO) -> Iterator[str]:
@@ -347,8 +374,12 @@ async def run_shell(options: Any, opts: GlobalOptions, env: Env) -> Result:
             environ=environ,
             verbose=opts.verbose,
             stdin_stream=io.StringIO() if from_stdin else env.stdin_stream,
+            cwd=env.cwd or _working_folder(),  # its .bp-profile is the one of where it started
+            pin=pin_of(opts),
         )
         stack.push_async_callback(session.aclose)
+        if session.pin is not None and session.pin.name is not None:
+            session.pin.saw(active_in(session.home))  # what a switch elsewhere is told against
         runner = LineRunner(session, environ)
         if options.command is not None:
             status = await run_script(
@@ -363,6 +394,13 @@ async def run_shell(options: Any, opts: GlobalOptions, env: Env) -> Result:
 
             status = await run_repl(runner, env_globals(environ), sandbox=options.sandbox)
     return Result(None, "", _status(status))
+
+
+def _working_folder() -> Path | None:
+    try:
+        return Path.cwd()
+    except OSError:
+        return None
 
 
 def _flag_profile(opts: GlobalOptions) -> str | None:

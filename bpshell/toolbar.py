@@ -27,6 +27,14 @@ class View:
     api_url: str | None = None
     problem: str | None = None
     fingerprint: str = ""
+    # Where the profile came from (bpshell.profiles.resolve): "session" when the shell is
+    # pinned to it, "local" when a folder's .bp-profile named it.
+    source: str | None = None
+
+    @property
+    def mark(self) -> str:
+        """`` (pinned)``, `` (.bp-profile)``, or nothing (plain ASCII, for any terminal)."""
+        return {"session": " (pinned)", "local": " (.bp-profile)"}.get(self.source or "", "")
 
     @property
     def key(self) -> tuple[str | None, str | None, str | None, str]:
@@ -43,12 +51,14 @@ class Auth:
 
 
 def prompt_text(view: View) -> str:
-    """``bp default:acme › ``, or ``bp › `` when no profile is in force."""
+    """``bp default:acme › ``, ``bp prod:acme (pinned) › `` in a pinned shell, or ``bp › ``
+    when no profile is in force."""
     if view.profile is None:
         return "bp › "
     where = view.workspace_name or view.workspace_id
     suffix = f":{clean(where)}" if where else ""
-    return f"bp {clean(view.profile)}{suffix} › "
+    pinned = " (pinned)" if view.source == "session" else ""
+    return f"bp {clean(view.profile)}{suffix}{pinned} › "
 
 
 def toolbar_text(view: View, auth: Auth, sandbox: bool = False) -> str:
@@ -57,7 +67,7 @@ def toolbar_text(view: View, auth: Auth, sandbox: bool = False) -> str:
     if view.profile is None and view.problem is None:
         parts.append("not logged in (run: login)")
     else:
-        parts.append(f"profile {clean(view.profile or '(none)')}")
+        parts.append(f"profile {clean(view.profile or '(none)')}{view.mark}")
         if view.workspace_id:
             name = f"{clean(view.workspace_name)} " if view.workspace_name else ""
             parts.append(f"workspace {name}({clean(view.workspace_id)})")

@@ -221,8 +221,9 @@ def bp_process(
     stdin: str = "",
     env: Mapping[str, str] | None = None,
     timeout: float = 60,
+    cwd: Path | None = None,
 ) -> Outcome:
-    """Run ``python -m bpshell WORDS`` as a real process."""
+    """Run ``python -m bpshell WORDS`` as a real process (in ``cwd``, default the checkout)."""
     done = subprocess.run(
         [sys.executable, "-m", "bpshell", *words],
         input=stdin,
@@ -230,7 +231,7 @@ def bp_process(
         text=True,
         env=process_env(home, env),
         timeout=timeout,
-        cwd=ROOT,
+        cwd=cwd or ROOT,
     )
     return Outcome(done.returncode, done.stdout, done.stderr)
 

@@ -1,4 +1,5 @@
-"""Real mounts for tests of read-only and full file systems (root, CAP_SYS_ADMIN)."""
+"""Real mounts for tests of read-only and full file systems, and of file-system boundaries
+(root, CAP_SYS_ADMIN)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,17 @@ def read_only(path: Path) -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["umount", "-l", where], check=True)
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path) -> Iterator[Path]:
+    """A fresh tmpfs mounted on ``path`` (made if missing) for the block: another file system
+    (its own ``st_dev``) inside this one."""
+    path.mkdir(parents=True, exist_ok=True)
+    done = mount("-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs", str(path))
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=True)

@@ -86,7 +86,8 @@ def test_empty_line_offers_builtins_and_commands_but_not_shell() -> None:
         ("logout --a", {"--all"}),
         (
             "profiles use -",
-            {"--json", "--verbose", "--confirm", "--botpressHome", "--profile", "--help"},
+            {"--json", "--verbose", "--confirm", "--botpressHome", "--profile", "--help"}
+            | {"--local", "--session", "--unset"},
         ),
         ("-", {"--json", "--verbose", "--confirm", "--botpressHome", "--profile", "--help"}),
         ("workspaces list --p", {"--profile"}),
@@ -129,7 +130,8 @@ def test_flag_help_is_the_display_meta() -> None:
         ("profiles rename globex ", set()),
         (
             "profiles use globex ",
-            {"--json", "--verbose", "--confirm", "--botpressHome", "--profile", "--help"},
+            {"--json", "--verbose", "--confirm", "--botpressHome", "--profile", "--help"}
+            | {"--local", "--session", "--unset"},
         ),
         ("logout -p ", {"default", "globex", "prod"}),
         ("profiles list --profile gl", {"globex"}),

@@ -6,6 +6,7 @@ with the types the document gives it."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,6 +109,26 @@ def seen(tmp_path_factory: pytest.TempPathFactory, sandbox_server: Sandbox) -> S
     ))  # fmt: skip
     seen.add("bp profiles get", _run(bp, "profiles", "get", "default"))
     seen.add("bp profiles use", _run(bp, "profiles", "use", "default"))
+    folder = tmp_path_factory.mktemp("folder")
+    here = os.getcwd()
+    os.chdir(folder)  # --local writes in the working folder
+    try:
+        seen.add("bp profiles use", _run(bp, "profiles", "use", "--local", "bob"))
+        seen.add("bp profiles active", _run(bp, "profiles", "active"))
+        seen.add("bp profiles use --unset", _run(bp, "profiles", "use", "--local", "--unset"))
+        seen.add("bp profiles use --unset", _run(bp, "profiles", "use", "--local", "--unset"))
+    finally:
+        os.chdir(here)
+    pinned = bp_process(
+        bp.home, "--json", "shell", "-c",
+        "profiles use --session bob; profiles use --session --unset; "
+        "profiles use --session --unset",
+    )  # fmt: skip
+    assert pinned.code == 0, pinned.err
+    first, *unset = pinned.out.splitlines()
+    seen.add("bp profiles use", first)
+    for line in unset:
+        seen.add("bp profiles use --unset", line)
     seen.add("bp workspaces list", _run(bp, "workspaces", "list"))
     seen.add("bp env", _run(bp, "env"))
     seen.add("bp --version", _run(bp, "--version"))
@@ -140,7 +161,8 @@ SECTIONS = sorted(documented())
 def test_every_command_of_the_brief_is_documented() -> None:
     commands = {
         "bp login", "bp logout", "bp profiles list", "bp profiles list --verify",
-        "bp profiles active", "bp profiles get", "bp profiles use", "bp profiles rm",
+        "bp profiles active", "bp profiles get", "bp profiles use", "bp profiles use --unset",
+        "bp profiles rm",
         "bp profiles rename", "bp profiles import", "bp workspaces list", "bp env",
         "bp --version", "Errors",
     }  # fmt: skip

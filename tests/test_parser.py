@@ -18,6 +18,7 @@ from bpshell.commands import (
     LogoutOptions,
     NameOptions,
     RenameOptions,
+    UseOptions,
     parse,
 )
 from bpshell.errors import UsageError
@@ -133,10 +134,24 @@ G = GlobalOptions()
             ("--json", "profiles", "use", "prod"),
             {},
             "profiles use",
-            NameOptions(name="prod"),
+            UseOptions(name="prod"),
             GlobalOptions(json=True),
         ),
-        (("profiles", "use"), {}, "profiles use", NameOptions(), G),
+        (("profiles", "use"), {}, "profiles use", UseOptions(), G),
+        (
+            ("profiles", "use", "--local", "--unset"),
+            {},
+            "profiles use",
+            UseOptions(local=True, unset=True),
+            G,
+        ),
+        (
+            ("profiles", "use", "--session", "x"),
+            {},
+            "profiles use",
+            UseOptions("x", session=True),
+            G,
+        ),
         (("env", "--shell", "bash"), {}, "env", EnvOptions(shell="sh"), G),
         (("env", "--shell=zsh"), {}, "env", EnvOptions(shell="sh"), G),
         (("env", "--shell", "fish"), {}, "env", EnvOptions(shell="fish"), G),
@@ -347,7 +362,8 @@ Flags:
   --no-browser, --noBrowser              print the token page URL
 
 Where each value comes from (the first one given wins):
-  profile    -p NAME, BP_PROFILE, the active profile, "default"
+  profile    -p NAME, BP_PROFILE, the folder's .bp-profile, the active profile,
+             "default"
   token      --token, BP_TOKEN, the profile's stored token (same API URL), asked for
   workspace  --workspaceId, BP_WORKSPACE_ID, asked for (with no terminal or -y: the
              profile's)

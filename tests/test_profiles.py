@@ -79,6 +79,7 @@ def test_list_json(bp: Bp, sandbox: Sandbox, words: tuple[str, ...]) -> None:
             **row,
             "active": False,
             "tokenStorage": "file",
+            "inUse": False,
         },
         {
             "name": "default",
@@ -86,6 +87,7 @@ def test_list_json(bp: Bp, sandbox: Sandbox, words: tuple[str, ...]) -> None:
             "workspaceName": "acme",
             **row,
             "active": False,
+            "inUse": False,
         },
         {
             "name": "prod",
@@ -93,6 +95,7 @@ def test_list_json(bp: Bp, sandbox: Sandbox, words: tuple[str, ...]) -> None:
             "workspaceName": "initech",
             **row,
             "active": True,
+            "inUse": True,
         },
     ]
     no_token_in(result)
@@ -309,6 +312,7 @@ def test_active_json(bp: Bp, sandbox: Sandbox) -> None:
     assert (result.code, result.err) == (0, "")
     assert result.json() == {
         "profile": "default",
+        "profileFile": None,
         "workspaceId": "ws_acme",
         "workspaceName": "acme",
         "apiUrl": sandbox.url,
@@ -549,6 +553,7 @@ def test_use_json(bp: Bp, sandbox: Sandbox) -> None:
         "workspaceId": "ws_initech",
         "workspaceName": "initech",
         "apiUrl": sandbox.url,
+        "scope": "global",
     }
 
 

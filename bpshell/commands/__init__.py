@@ -58,6 +58,7 @@ from bpshell.commands.table import (
     TokensCreateOptions,
     TokensRevokeOptions,
     TokensRotateOptions,
+    UseOptions,
 )
 
 __all__ = [
@@ -95,6 +96,7 @@ __all__ = [
     "TokensCreateOptions",
     "TokensRevokeOptions",
     "TokensRotateOptions",
+    "UseOptions",
     "empty_value",
     "env_globals",
     "find_command",

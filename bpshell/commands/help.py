@@ -33,7 +33,7 @@ over the profile):
   BP_TOKEN          Personal Access Token
   BP_WORKSPACE_ID   workspace ID
   BP_API_URL        API URL (default {DEFAULT_API_URL})
-  BP_PROFILE        profile to use, as -p NAME
+  BP_PROFILE        profile to use, as -p NAME (it wins over a folder's .bp-profile)
   BP_BOTPRESS_HOME  botpress home directory, as --botpressHome (default ~/.botpress)
 
 Switches (on with 1, true, yes or on):
@@ -70,8 +70,8 @@ What bp's exit status means.
        unknown, a check failed (profiles list --verify, profiles active), a token
        could not be removed, or a question was answered no
   2    usage: a wrong command, flag, argument or value; a question with no terminal
-       to ask it and no -y; config.json unreadable or not valid; no official CLI
-       to hand a command to
+       to ask it and no -y; config.json unreadable or not valid, or a .bp-profile
+       refused; no official CLI to hand a command to
   126  bp exec: the command was found but cannot be run
   127  bp exec: the command was not found
   130  interrupted (Ctrl-C)
@@ -92,7 +92,8 @@ TOPICS: dict[str, tuple[str, str]] = {
 DETAILS: dict[tuple[str, ...], str] = {
     ("login",): f"""\
 Where each value comes from (the first one given wins):
-  profile    -p NAME, BP_PROFILE, the active profile, "default"
+  profile    -p NAME, BP_PROFILE, the folder's .bp-profile, the active profile,
+             "default"
   token      --token, BP_TOKEN, the profile's stored token (same API URL), asked for
   workspace  --workspaceId, BP_WORKSPACE_ID, asked for (with no terminal or -y: the
              profile's)
@@ -111,7 +112,17 @@ ends one, '#' starts a comment. It stops at the first failure, with its exit sta
 --keep-going runs them all and ends with the status of the last one that failed. An
 error says where it happened: 'line 3:' (stdin), 'command 2:' (-c with several).
 With --json every command prints its JSON document on one line (JSON Lines).
-In the shell, commands are typed without 'bp'; help, clear and exit are its own.""",
+In the shell, commands are typed without 'bp'; help, clear and exit are its own.
+bp shell -p NAME (or BP_PROFILE) pins the shell to a profile: its commands use NAME
+whatever the active profile becomes; inside, profiles use --session NAME pins it to
+another and profiles use --session --unset unpins it. Unpinned, the shell uses the
+.bp-profile of the folder it started in, else the active profile.""",
+    ("profiles", "use"): """\
+The profile in use: -p NAME, the profile of a pinned bp shell, BP_PROFILE, the
+.bp-profile of the working folder (or of the nearest folder above it, up to your home
+and never onto another file system), then the active profile. --local writes that
+.bp-profile (a profile name only, never a credential); one that another user owns,
+that others can write, that is a link, a FIFO or not a profile name is refused.""",
 }
 
 

@@ -55,7 +55,10 @@ class GlobalOptions(NamedTuple):
     confirm: bool = False
     home: str | None = None
     profile: str | None = None
+    # flag, BP_PROFILE, local (a folder's .bp-profile, named in profile_file) or session (the
+    # profile bp shell is pinned to); see bpshell.profiles.resolve.
     profile_source: str | None = None
+    profile_file: str | None = None
     # Set by ``bp shell`` for its lines: a command's messages name commands the shell's way
     # (``profiles use x``, not ``bp profiles use x``; see bpshell.commands.help.for_shell)
     # and leave out advice that only a command line can follow.
@@ -121,6 +124,15 @@ class NameOptions(NamedTuple):
     display_token: bool = False
 
 
+class UseOptions(NamedTuple):
+    """``bp profiles use``."""
+
+    name: str | None = None
+    local: bool = False
+    session: bool = False
+    unset: bool = False
+
+
 class RenameOptions(NamedTuple):
     """``bp profiles rename``."""
 
@@ -165,6 +177,9 @@ class Command(NamedTuple):
     # From its first argument on, every word is the command line it runs (``bp exec``), as
     # with sudo and aws-vault: ``bp exec echo -p x`` passes ``-p x`` on.
     runs_a_command: bool = False
+    # Whether the command acts on the profile in use when none is named (-p, BP_PROFILE): a
+    # folder's .bp-profile is read for it before it runs (bpshell.local_profile).
+    uses_profile: bool = True
 
     @property
     def name(self) -> str:
@@ -407,6 +422,7 @@ COMMANDS: tuple[Command, ...] = (
             ),
         ),
         offline=lambda o, g, i: not o.verify and not o.display_token,
+        uses_profile=False,  # it marks the profile in use itself, and still lists with a bad file
     ),
     _profiles(
         "active",
@@ -416,10 +432,26 @@ COMMANDS: tuple[Command, ...] = (
     ),
     _profiles(
         "use",
-        NameOptions,
+        UseOptions,
         "make a profile the active one",
         args=(PROFILE_ARG._replace(required=False),),
-        offline=lambda o, g, i: o.name is not None or g.profile_source == "flag",
+        flags=(
+            Flag(("--local",), "local", help="only in this folder and below (writes .bp-profile)"),
+            Flag(("--session",), "session", help="only in this bp shell, until it ends"),
+            Flag(
+                ("--unset",),
+                "unset",
+                help="with --local: remove .bp-profile; with --session: unpin the shell",
+            ),
+        ),
+        examples=(
+            "bp profiles use prod",
+            "bp profiles use --local prod",
+            "bp profiles use --local --unset",
+            "bp shell -p prod",
+        ),
+        offline=lambda o, g, i: o.name is not None or g.profile_source == "flag" or o.unset,
+        uses_profile=False,
     ),
     _profiles(
         "get",
@@ -435,6 +467,7 @@ COMMANDS: tuple[Command, ...] = (
         "remove a profile and its token",
         args=(PROFILE_ARG,),
         offline=lambda o, g, interactive: g.confirm or not interactive,
+        uses_profile=False,
     ),
     _profiles(
         "rename",
@@ -442,6 +475,7 @@ COMMANDS: tuple[Command, ...] = (
         "rename a profile",
         args=(Arg("old", "current name", complete="profiles"), Arg("new", "new name")),
         offline=_always,
+        uses_profile=False,
     ),
     _tokens(
         "list",
@@ -496,6 +530,7 @@ COMMANDS: tuple[Command, ...] = (
         "import the profiles and login of the official Botpress CLI",
         _run_import,
         examples=("bp profiles import", "bp profiles import --botpressHome ~/.botpress"),
+        uses_profile=False,
     ),
     Command(
         ("env",),
@@ -546,6 +581,7 @@ COMMANDS: tuple[Command, ...] = (
             "mkdir -p ~/.config/fish/completions && "
             "bp completion fish > ~/.config/fish/completions/bp.fish",
         ),
+        uses_profile=False,
     ),
     Command(
         ("workspaces", "list"),
@@ -570,10 +606,12 @@ COMMANDS: tuple[Command, ...] = (
         ),
         examples=(
             "bp shell",
+            "bp shell -p prod",
             "bp shell --sandbox",
             'bp shell -c "profiles use dev; profiles active"',
             "bp shell < setup.bp",
         ),
+        uses_profile=False,  # its commands look for .bp-profile themselves, one by one
     ),
 )
 

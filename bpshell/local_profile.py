@@ -1,0 +1,365 @@
+"""``.bp-profile``: the profile a folder and the folders below it use, as pyenv's
+``.python-version`` picks a Python.
+
+``bp profiles use --local NAME`` writes NAME in ``.bp-profile`` of the working folder. A
+command that is given no profile (``-p``, ``BP_PROFILE``) looks for the file from its working
+folder upward and uses the profile it names instead of the active one, so that ``cd prod-bot
+&& bp deploy`` uses prod while other terminals keep theirs. The search ends at the home folder
+(whose own ``.bp-profile`` counts: what is above the home is not the user's), at the root, and
+where the file system changes (a mount: another disk, a network share, a container volume,
+whose folders above are not this project's), as git's discovery and npm's prefix search do.
+
+The file is untrusted input (a cloned repository, a shared folder), and whoever can change it
+picks which of the user's tokens commands here send. It is used only when it is a small
+regular file (never a symlink, a FIFO or a device: those are refused without being opened or
+followed) that belongs to this user or root, that no one else can write, and that holds one
+valid profile name and nothing else. Anything else is a :class:`~bpshell.errors.ConfigError`
+naming the file and the fix; a name that is no profile is
+:class:`~bpshell.errors.ProfileNotFoundError` (:func:`bpshell.profiles.resolve`). Never a
+silent fall-back to the active profile. Plain ``os`` only: completion and offline commands
+read it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import secrets
+import shlex
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from bpshell.commands import GlobalOptions
+from bpshell.errors import BpError, ConfigError, StorageError
+
+if TYPE_CHECKING:
+    from bpshell.env import Env
+
+FILE_NAME = ".bp-profile"
+LOCAL = "local"  # GlobalOptions.profile_source of a profile named by the file
+MAX_BYTES = 1024
+# bpshell.config has the same rules (a test keeps them equal); importing it loads pydantic.
+NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+TOKEN_LIKE = re.compile(r"bp_(?:pat|bak|iak)_")
+NAME_RULE = 'one profile name: 1-64 letters, digits, ".", "_" or "-"'
+_NO_WAIT = os.O_NONBLOCK | os.O_NOCTTY  # a FIFO or a device that slipped in is never waited on
+
+Stamp = tuple[int, int, int]
+
+
+class DirectoryProfile(NamedTuple):
+    """The profile a ``.bp-profile`` names, where the file is, and what changes when it does."""
+
+    name: str
+    path: Path
+    stamp: Stamp
+
+
+def top_of(environ: Mapping[str, str]) -> Path:
+    """The highest folder searched by default: the home folder."""
+    return Path(environ.get("HOME") or os.path.expanduser("~"))
+
+
+def find(start: Path | None, top: Path | None) -> DirectoryProfile | None:
+    """The ``.bp-profile`` in force in ``start`` (None: the working folder): the first one from
+    there up to ``top`` (its own counts) on the file system ``start`` is on; None when there is
+    none. Raises :class:`ConfigError` for a file found that may not be used."""
+    try:
+        here = os.path.abspath(start if start is not None else os.getcwd())
+        device = os.stat(here).st_dev
+    except OSError:  # a working folder that was removed has nothing to say
+        return None
+    try:
+        ceiling = _identity(top) if top is not None else None
+    except OSError:  # no such home (HOME=/nonexistent): the search ends at the edges only
+        ceiling = None
+    folder = Path(here)
+    while True:
+        try:
+            found = _read(folder / FILE_NAME, Path(here))
+        except _Hidden:
+            return None
+        if found is not None:
+            return found
+        parent = folder.parent
+        try:
+            if _identity(folder) == ceiling or parent == folder:
+                return None
+            if os.stat(parent).st_dev != device:
+                return None
+        except OSError:
+            return None
+        folder = parent
+
+
+def in_force(env: Env) -> DirectoryProfile | None:
+    """:func:`find` for ``env``: from its folder (``env.cwd``) up to ``env.local_top`` or home."""
+    return find(env.cwd, env.local_top or top_of(env.environ))
+
+
+def apply(opts: GlobalOptions, env: Env) -> GlobalOptions:
+    """``opts`` with the profile of the folder's ``.bp-profile``, unless a profile is named
+    already (``-p``, ``BP_PROFILE``, the shell's pin): those win, and the file is not read."""
+    if opts.profile:
+        return opts
+    found = in_force(env)
+    if found is None:
+        return opts
+    return opts._replace(profile=found.name, profile_source=LOCAL, profile_file=str(found.path))
+
+
+def quietly(env: Env) -> tuple[DirectoryProfile | None, BpError | None]:
+    """:func:`in_force`, its refusal returned instead of raised (for a list, a toolbar)."""
+    try:
+        return in_force(env), None
+    except BpError as error:
+        return None, error
+
+
+def folder_of(env: Env) -> Path:
+    """The folder ``--local`` writes in: ``env.cwd``, or the working folder."""
+    try:
+        return env.cwd if env.cwd is not None else Path.cwd()
+    except OSError as exc:
+        raise StorageError(
+            f"cannot find the working folder: {exc.strerror}", "cd to a folder that exists"
+        ) from None
+
+
+class _Hidden(Exception):
+    """A folder the search cannot look into: it ends there (nothing above is visible)."""
+
+
+def _identity(path: Path | str) -> tuple[int, int]:
+    info = os.stat(path)
+    return (info.st_dev, info.st_ino)
+
+
+def _read(path: Path, start: Path) -> DirectoryProfile | None:
+    try:
+        info = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError:
+        raise _Hidden() from None
+    _check(path, info, start)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | _NO_WAIT)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENXIO):  # replaced meanwhile by a link, a socket
+            raise _refused(path, "it is not a regular file", _replace(path, start)) from None
+        raise ConfigError(
+            f"cannot read {_shown(path)}: {exc.strerror}", _replace(path, start)
+        ) from None
+    with open(fd, "rb") as handle:
+        opened = os.fstat(fd)
+        _check(path, opened, start)  # the file read is the one checked, not a swapped one
+        raw = handle.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        raise _too_big(path, start)
+    stamp = (opened.st_mtime_ns, opened.st_size, opened.st_ino)
+    return DirectoryProfile(_name(raw, path, start), path, stamp)
+
+
+def _check(path: Path, info: os.stat_result, start: Path) -> None:
+    mode = info.st_mode
+    if not stat.S_ISREG(mode):
+        hint = _replace(path, start, folder=stat.S_ISDIR(mode))
+        raise _refused(path, f"it is {_kind(mode)}, not a regular file", hint)
+    me = os.geteuid()
+    if info.st_uid not in (me, 0):
+        sudo = "" if me == 0 else "sudo "
+        raise _refused(
+            path,
+            f"it belongs to {_user(info.st_uid)}, and whoever can change it picks the "
+            "profile (and the token) bp uses here",
+            f"if you trust it, run: {sudo}chown {_user(me, bare=True)} {_quoted(path)}; "
+            f"or {_remove(path, start)}",
+        )
+    if mode & 0o022:
+        raise _refused(
+            path,
+            f"other users can change it (mode {stat.S_IMODE(mode):04o}), and whoever can "
+            "change it picks the profile (and the token) bp uses here",
+            f"if you trust its content, run: chmod 644 {_quoted(path)}",
+        )
+    if info.st_size > MAX_BYTES:
+        raise _too_big(path, start)
+
+
+def _name(raw: bytes, path: Path, start: Path) -> str:
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and TOKEN_LIKE.search(text):
+        raise ConfigError(
+            f"{_shown(path)} holds what looks like a token, not a profile name; bp did not "
+            "use it or show it",
+            f"a .bp-profile must never hold a credential: {_remove(path, start)}, and revoke "
+            "that token if the file was shared",
+        )
+    name = text.strip() if text is not None else ""
+    if NAME_RE.fullmatch(name):
+        return name
+    if text is None:
+        reads = "it is not UTF-8 text"
+    elif not name:
+        reads = "it is empty"
+    else:
+        reads = f"it reads {_quote(name)}"
+    raise ConfigError(
+        f"{_shown(path)} does not hold a profile name ({reads})",
+        f"it must hold {NAME_RULE}; {_rewrite(path, start)}",
+    )
+
+
+def _refused(path: Path, why: str, hint: str) -> ConfigError:
+    return ConfigError(f"refusing to use {_shown(path)}: {why}", hint)
+
+
+def _too_big(path: Path, start: Path) -> ConfigError:
+    return _refused(
+        path,
+        f"it is larger than {MAX_BYTES} bytes, and a .bp-profile holds only a profile name",
+        _replace(path, start),
+    )
+
+
+def _here(path: Path, start: Path) -> bool:
+    return path.parent == start
+
+
+def _remove(path: Path, start: Path) -> str:
+    return f"remove it: {_removal(path, start)}"
+
+
+def _removal(path: Path, start: Path) -> str:
+    """The command that removes the file: ``--local --unset`` works in its own folder only."""
+    return "bp profiles use --local --unset" if _here(path, start) else f"rm {_quoted(path)}"
+
+
+def removal(path: Path, env: Env) -> str:
+    """The command that removes ``path``, a ``.bp-profile`` found from ``env``'s folder."""
+    try:
+        start = Path(os.path.abspath(env.cwd if env.cwd is not None else os.getcwd()))
+    except OSError:
+        return f"rm {_quoted(path)}"
+    return _removal(path, start)
+
+
+def _replace(path: Path, start: Path, folder: bool = False) -> str:
+    if folder:
+        return _move_away(path)
+    if _here(path, start):
+        return "replace it with: bp profiles use --local NAME (or remove it: --local --unset)"
+    return f"remove it: rm {_quoted(path)}"
+
+
+def _move_away(path: Path) -> str:
+    return f"move it away: mv {_quoted(path)} {_quoted(path.with_name(FILE_NAME + '.bad'))}"
+
+
+def _rewrite(path: Path, start: Path) -> str:
+    if _here(path, start):
+        return "write one with: bp profiles use --local NAME"
+    return f"fix it, or {_remove(path, start)}"
+
+
+def write(folder: Path, name: str) -> Path:
+    """Write ``name`` as ``folder``'s ``.bp-profile``, atomically (a temporary file renamed over
+    it: a symlink or a FIFO there is replaced, never followed), 0644 whatever the umask."""
+    path = folder / FILE_NAME
+    tmp = folder / f".{FILE_NAME}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(tmp, flags, 0o644)
+        try:
+            os.fchmod(fd, 0o644)
+            data = memoryview(f"{name}\n".encode())
+            while data:
+                data = data[os.write(fd, data) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StorageError(
+            f"cannot write {_shown(path)}: {exc.strerror}", "nothing was changed"
+        ) from None
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return path
+
+
+def remove(folder: Path) -> Path | None:
+    """Remove ``folder``'s ``.bp-profile`` (whatever kind of file it is, but a folder, and
+    whoever it belongs to: removing it is what a refusal advises); None when there is none."""
+    path = folder / FILE_NAME
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StorageError(f"cannot remove {_shown(path)}: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise StorageError(
+            f"{_shown(path)} is a folder, not a file bp wrote; it was left as it is",
+            _move_away(path),
+        )
+    try:
+        os.unlink(path)
+    except OSError as exc:
+        raise StorageError(f"cannot remove {_shown(path)}: {exc.strerror}") from None
+    return path
+
+
+def _kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISLNK, "a symlink"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a folder"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def _user(uid: int, bare: bool = False) -> str:
+    import pwd
+
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid) if bare else f"uid {uid}"
+    return name if bare else f"user {name}"
+
+
+def _shown(path: Path) -> str:
+    from bpshell.render import clean
+
+    return clean(str(path))
+
+
+def _quoted(path: Path) -> str:
+    from bpshell.render import clean
+
+    return clean(shlex.quote(str(path)))
+
+
+def _quote(text: str) -> str:
+    from bpshell.render import clean
+
+    cut = text[:40] + ("…" if len(text) > 40 else "")
+    return f'"{clean(cut)}"'
