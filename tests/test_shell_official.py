@@ -234,7 +234,7 @@ def test_ctrl_c_reaches_the_official_cli_and_the_shell_goes_on(
 ) -> None:
     write_cache(home, CATALOG)
     child, screen = spawn(project, "-p", "prod")
-    child.expect_exact("bp prod:ws_prod ›")
+    child.expect_exact("bp prod:ws_prod (pinned) ›")
     child.send("dev --port 3000\r")
     child.expect(r"official dev running: pid=(\d+) workspace=ws_prod argv=dev --port 3000")
     pid = int(child.match.group(1))
@@ -244,10 +244,10 @@ def test_ctrl_c_reaches_the_official_cli_and_the_shell_goes_on(
     assert not any(item.startswith("BP_PROFILE=") for item in environ)
     child.sendintr()
     child.expect_exact("official dev got SIGINT, stopping")
-    child.expect_exact("bp prod:ws_prod ›")
+    child.expect_exact("bp prod:ws_prod (pinned) ›")
     child.send("profiles get\r")  # the shell survived, and is the same session
     child.expect_exact("Profile: prod")
-    child.expect_exact("bp prod:ws_prod ›")
+    child.expect_exact("bp prod:ws_prod (pinned) ›")
     child.sendeof()
     child.expect(pexpect.EOF)
     child.close()
@@ -377,10 +377,10 @@ def test_the_real_official_cli_at_the_prompt(
     write_cache(home, {**CATALOG, "cli": version}, version=version)  # no reading of its help
     project = official_js.parent.parent.parent.parent  # .ci/node, which holds node_modules
     child, screen = spawn(project, "-p", "bobby", **no_update_check(sandbox))
-    child.expect_exact("bp bobby:initech ›")
+    child.expect_exact("bp bobby:initech (pinned) ›")
     child.send("bots ls --json\r")
     child.expect_exact("printer-support")
-    child.expect_exact("bp bobby:initech ›")
+    child.expect_exact("bp bobby:initech (pinned) ›")
     child.send("exit\r")
     child.expect(pexpect.EOF)
     names = re.findall(r'"name": "([^"]+)"', screen.getvalue())

@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Awaitable, Callable, Container, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
@@ -194,7 +194,8 @@ def _command(plan: Delegation, repl: bool, note: str | None) -> Command:
         cli = official_cli(plan.command, env, said=f"'{word}'")
         if note is not None:
             env.err(note.format(word=word, cli=clean(cli[0])))
-        variables = await delegated_variables(plan, env)
+        # The line's globals as the shell gives them (a pinned shell's profile among them).
+        variables = await delegated_variables(replace(plan, globals=opts), env)
 
         def child() -> Awaitable[int]:
             return run_child(
