@@ -282,6 +282,12 @@ class ApiClient:
     async def _write(
         self, method: str, path: str, shape: Shape[T], body: dict[str, str] | None = None
     ) -> T:
+        with self._notices.busy():  # a spinner line while it lasts, on a terminal
+            return await self._write_now(method, path, shape, body)
+
+    async def _write_now(
+        self, method: str, path: str, shape: Shape[T], body: dict[str, str] | None
+    ) -> T:
         """A request that changes something. Only a 429 is retried: the limiter refused it
         before anything was done, whereas after a 5xx or a timeout the change may be made,
         and a second POST would mint a second token whose value is lost."""
@@ -314,6 +320,16 @@ class ApiClient:
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> T:
+        with self._notices.busy():  # a spinner line while it lasts, on a terminal
+            return await self._get_now(path, shape, params, headers)
+
+    async def _get_now(
+        self,
+        path: str,
+        shape: Shape[T],
+        params: dict[str, str] | None,
+        headers: dict[str, str] | None,
+    ) -> T:
         # A token from config.json or BP_TOKEN is not checked on the way in; one that is not
         # a valid header value would end up in an httpx error message, or crash the encoder.
         check_token(self._token)
@@ -336,7 +352,7 @@ class ApiClient:
         return _decode(answer, shape, self.api_url)
 
     def _say_paced(self, seconds: float) -> None:
-        self._notices.write(f"{self.api_url} is rate limiting requests; waiting {seconds:.0f} s\n")
+        self._notices.wait(f"{self.api_url} is rate limiting requests", seconds)
 
     def _limited(self, seconds: float) -> RateLimitedError:
         return RateLimitedError(

@@ -70,7 +70,7 @@ def run(
         if delegated is not None:
             return delegated
         env = make(env_globals(environ))
-        report(error, "--json" in words or env_globals(environ).json, env.stderr.write)
+        report(error, "--json" in words or env_globals(environ).json, env)
         return int(error.exit_status)
     env = make(invocation.globals)
     if invocation.version:
@@ -101,7 +101,7 @@ def _help(
     try:
         text = usage_text(invocation.help_for or ())
     except UsageError as error:
-        report(error, invocation.globals.json, env.stderr.write)
+        report(error, invocation.globals.json, env)
         return int(error.exit_status)
     env.out(text)
     return 0
@@ -129,7 +129,7 @@ def _run_async(invocation: Invocation, env: Env) -> int:
         try:
             return _without_loop(execute(invocation, env))
         except KeyboardInterrupt:
-            env.err("\nInterrupted.")
+            env.interrupted()
             return int(ExitStatus.INTERRUPTED)
 
     import asyncio
@@ -147,7 +147,7 @@ def _run_async(invocation: Invocation, env: Env) -> int:
     try:
         return asyncio.run(run())
     except KeyboardInterrupt:
-        env.err("\nInterrupted.")
+        env.interrupted()
         return int(ExitStatus.INTERRUPTED)
 
 
@@ -214,8 +214,7 @@ def _delegate(
     try:
         plan = plan_delegation(words, environ)
     except UsageError as error:
-        stderr = make(env_globals(environ)).stderr
-        report(error, "--json" in words or env_globals(environ).json, stderr.write)
+        report(error, "--json" in words or env_globals(environ).json, make(env_globals(environ)))
         return int(error.exit_status)
     if plan is None:
         return None
@@ -226,7 +225,7 @@ def _delegate(
         try:
             return await delegate(plan, env)
         except BpError as error:
-            report(error, plan.globals.json, env.stderr.write)
+            report(error, plan.globals.json, env)
             return int(error.exit_status)
         finally:
             await env.aclose()
@@ -234,7 +233,7 @@ def _delegate(
     try:
         return asyncio.run(run())
     except KeyboardInterrupt:
-        env.err("\nInterrupted.")
+        env.interrupted()
         return int(ExitStatus.INTERRUPTED)
 
 
@@ -266,7 +265,7 @@ async def execute(invocation: Invocation, env: Env) -> int:
             opts = apply(opts, env)
         result = await command.run(invocation.options, opts, env)
     except BpError as error:
-        report(error, opts.json, env.stderr.write)
+        report(error, opts.json, env)
         return int(error.exit_status)
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -287,11 +286,12 @@ async def execute(invocation: Invocation, env: Env) -> int:
     return int(result.status)
 
 
-def report(error: BpError, json_mode: bool, write: Callable[[str], object]) -> None:
-    """Write ``error`` as one line (or one JSON object) to stderr."""
+def report(error: BpError, json_mode: bool, env: Env) -> None:
+    """Write ``error`` as one line (or one JSON object, never coloured) to stderr."""
     from bpshell.render import error_json, error_line
 
-    write((error_json(error) if json_mode else error_line(error)) + "\n")
+    line = error_json(error) if json_mode else error_line(error, env.palette(env.stderr))
+    env.stderr.write(line + "\n")
 
 
 def redact(text: str) -> str:

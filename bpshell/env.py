@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TextIO
 
 from bpshell.errors import UsageError
@@ -20,8 +21,10 @@ if TYPE_CHECKING:
     import httpx
 
     from bpshell.api import ApiClient
+    from bpshell.colour import Palette
     from bpshell.config import ConfigStore
     from bpshell.pin import ShellPin
+    from bpshell.spinner import Spinner, Wait
     from bpshell.tokens import TokenStore
 
 
@@ -227,6 +230,7 @@ class Env:
         self.pin = pin
         self._http: httpx.AsyncClient | None = None
         self._config: ConfigStore | None = None
+        self._spinner: Spinner | None = None
 
     def __repr__(self) -> str:
         return f"Env(home={str(self.home)!r}, interactive={self.interactive})"
@@ -247,12 +251,46 @@ class Env:
         return self.stderr_stream or sys.stderr
 
     def out(self, text: str) -> None:
-        """Write a line of data to stdout."""
+        """Write a line of data to stdout (above the spinner line, if it shows)."""
+        if self._spinner is not None:
+            self._spinner.clear()
         print(text, file=self.stdout, flush=True)
 
     def err(self, text: str) -> None:
-        """Write a line of chatter (progress, warnings) to stderr."""
-        print(text, file=self.stderr, flush=True)
+        """Write a line of chatter (progress, warnings) to stderr, above the spinner line;
+        on a terminal a ``warning:`` is yellow and a ``hint:`` dim (:mod:`bpshell.colour`)."""
+        if self._spinner is not None:
+            self._spinner.clear()
+        print(self.palette(self.stderr).chatter(text), file=self.stderr, flush=True)
+
+    def palette(self, stream: TextIO) -> Palette:
+        """The colours of text for people written to ``stream`` (never of JSON)."""
+        from bpshell.colour import palette_for
+
+        return palette_for(self.environ, stream)
+
+    @property
+    def spinner(self) -> Spinner:
+        """The line on stderr that says bp waits (:mod:`bpshell.spinner`)."""
+        if self._spinner is None:
+            from bpshell.spinner import Spinner
+
+            self._spinner = Spinner(lambda: self.stderr, self._may_spin)
+        return self._spinner
+
+    def waiting(self, label: str) -> AbstractContextManager[Wait]:
+        """A wait of the command's own, shown as ``label`` (it may change it as it goes)
+        instead of the waits' own words, when it lasts, on a terminal."""
+        return self.spinner.waiting(label, strong=True)
+
+    def interrupted(self, text: str = "Interrupted.") -> None:
+        """After Ctrl-C: ``text`` on a line of its own. The ``^C`` the terminal echoed is gone
+        with the spinner line when that was erased just now; else it needs a line break."""
+        fresh = self._spinner is not None and self._spinner.erased_last
+        self.err(text if fresh else "\n" + text)
+
+    def _may_spin(self) -> bool:
+        return _isatty(self.stderr) and self.environ.get("TERM") != "dumb"
 
     def debug(self, text: str) -> None:
         """Write a line to stderr in verbose mode only."""
@@ -294,9 +332,10 @@ class Env:
     @property
     def keyring(self) -> TokenStore:
         """The token store of this home's entries (see :func:`bpshell.tokens.service_for`)."""
+        from bpshell.spinner import WaitingTokens
         from bpshell.tokens import service_for
 
-        return self.tokens.scoped(service_for(self.home))
+        return WaitingTokens(self.tokens.scoped(service_for(self.home)), self.spinner)
 
     @property
     def config(self) -> ConfigStore:
@@ -308,20 +347,25 @@ class Env:
         return self._config
 
     def api(self, api_url: str, token: str, timeout: float | None = None) -> ApiClient:
-        """An API client for these credentials, on the run's shared HTTP client; waits for a
-        rate limit are told on stderr (a countdown on a terminal)."""
+        """An API client for these credentials, on the run's shared HTTP client; its waits
+        show on the spinner line, and a rate limit's on stderr (a countdown on a terminal)."""
+        from urllib.parse import urlsplit
+
         from bpshell.api import TOTAL_TIMEOUT_S, ApiClient, new_http_client
         from bpshell.network import Transport
         from bpshell.ratelimit import Notices
+        from bpshell.render import clean
 
         if self._http is None:
             self._http = new_http_client(self.debug, Transport(self.environ, self.debug))
         bounds = [t for t in (timeout, self.api_timeout) if t is not None]
         seconds = min(bounds) if bounds else TOTAL_TIMEOUT_S
-        notices = Notices(self._raw_err, _isatty(self.stderr))
+        label = f"Waiting for {clean(urlsplit(api_url).netloc or api_url)}…"
+        notices = Notices(self._raw_err, self.spinner, label)
         return ApiClient(self._http, api_url, token, timeout=seconds, notices=notices)
 
     def _raw_err(self, text: str) -> None:
+        self.spinner.clear()
         self.stderr.write(text)
         self.stderr.flush()
 

@@ -7,6 +7,7 @@ folder's ``.bp-profile`` (:mod:`bpshell.local_profile`) > the active profile. Ea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -39,11 +40,12 @@ from bpshell.errors import (
 )
 from bpshell.local_profile import LOCAL
 from bpshell.pin import SESSION
-from bpshell.render import Result, clean, column_widths, table, table_row, workspace_label
+from bpshell.render import Result, clean, table, workspace_label
 from bpshell.tokens import mask, read_token
 
 if TYPE_CHECKING:
     from bpshell.api import Verification
+    from bpshell.colour import Palette
     from bpshell.credentials import Unit
 
 REQUESTS_PER_CHECK = 2  # api.verify asks for the account and the workspace at once
@@ -162,13 +164,14 @@ async def run_active(options: ActiveOptions, opts: GlobalOptions, env: Env) -> R
         raise NotLoggedInError("Not logged in", "Run: bp login")
     verification = await _verify_resolved(resolved, env)
     name = verification.workspace.name if verification.workspace else resolved.workspace_name
+    paint = _paint_authenticated(env.palette(env.stdout))
     # The documentation's three lines first, exactly as it shows them; what bpshell adds after.
     lines = [
         "Workspace: "
         + (workspace_label(name, resolved.workspace_id) if resolved.workspace_id else "(none)")
         + _from(resolved.workspace_source, "BP_WORKSPACE_ID"),
         f"API URL: {clean(resolved.api_url)}" + _from(resolved.api_url_source, "BP_API_URL"),
-        f"Authenticated: {_authenticated(verification)}",
+        "Authenticated: " + paint(_authenticated(verification)),
         *([f"Role: {clean(verification.role)}"] if verification.role else []),
         "Profile: "
         + (clean(resolved.profile) if resolved.profile else "(none)")
@@ -266,12 +269,7 @@ async def run_list(options: ListOptions, opts: GlobalOptions, env: Env) -> Resul
     cells = {row["name"]: _cells(row, options) for row in rows}
     if not options.verify:
         return Result(rows, table(headers, list(cells.values())))
-    live = (
-        _LiveRows(env, [*headers, "AUTHENTICATED"], cells)
-        if env.stdout.isatty() and not opts.json
-        else None
-    )
-    checks = await _verify_all(config, tokens, options, env, live)
+    checks = await _verify_all(config, tokens, options, env)
     for row in rows:
         check = checks[row["name"]]
         row.update(
@@ -281,10 +279,11 @@ async def run_list(options: ListOptions, opts: GlobalOptions, env: Env) -> Resul
             errorType=check.error_type,
         )
     status = ExitStatus.OK if all(c.ok for c in checks.values()) else ExitStatus.FAILURE
-    if live is not None:
-        return Result(rows, "", status)
+    # The whole table once every check is in, sorted as without --verify: a terminal shows
+    # what a pipe gets (the spinner line counted the checks meanwhile), in colour.
     lines = [[*cells[r["name"]], _authenticated(checks[r["name"]], lower=True)] for r in rows]
-    return Result(rows, table([*headers, "AUTHENTICATED"], lines), status)
+    paint = {len(headers): _paint_authenticated(env.palette(env.stdout))}
+    return Result(rows, table([*headers, "AUTHENTICATED"], lines, paint), status)
 
 
 def _in_use_quietly(
@@ -331,29 +330,16 @@ def _cells(row: dict[str, Any], options: ListOptions) -> list[str]:
     return line
 
 
-class _LiveRows:
-    """On a terminal: the header at once, each row as its check finishes, a progress line."""
+def _paint_authenticated(palette: Palette) -> Callable[[str], str]:
+    """What :func:`_authenticated` says, coloured: yes green, no red, unknown yellow."""
 
-    def __init__(self, env: Env, headers: list[str], cells: dict[str, list[str]]) -> None:
-        self._env = env
-        self._cells = cells
-        self._widths = column_widths([headers[:-1], *cells.values()])
-        self._done = 0
-        env.out(table_row(headers, self._widths))
-        self._progress()
+    def paint(text: str) -> str:
+        word = text.split(" ", 1)[0].lower()
+        if word == "yes":
+            return palette.ok(text)
+        return palette.bad(text) if word == "no" else palette.warn(text)
 
-    def add(self, name: str, verification: Verification) -> None:
-        self._done += 1
-        self._env.stderr.write("\r\x1b[K")
-        row = [*self._cells[name], _authenticated(verification, lower=True)]
-        self._env.out(table_row(row, self._widths))
-        self._progress()
-
-    def _progress(self) -> None:
-        left = len(self._cells) - self._done
-        text = f"\rVerifying… {self._done}/{len(self._cells)}" if left else "\r\x1b[K"
-        self._env.stderr.write(text)
-        self._env.stderr.flush()
+    return paint
 
 
 async def _read_tokens(config: ConfigFile, env: Env) -> dict[str, str | None]:
@@ -375,22 +361,22 @@ async def _verify_all(
     tokens: dict[str, str | None],
     options: ListOptions,
     env: Env,
-    live: _LiveRows | None,
 ) -> dict[str, Verification]:
     import anyio
 
     limiter = anyio.CapacityLimiter(max(1, options.concurrency // REQUESTS_PER_CHECK))
     results: dict[str, Verification] = {}
+    count = len(config.profiles)
 
     async def check(name: str, profile: Profile) -> None:
         async with limiter:
             results[name] = await _check_one(profile, tokens.get(name), options.timeout, env)
-        if live is not None:
-            live.add(name, results[name])
+        progress.label = f"Verifying… {len(results)}/{count}"
 
-    async with anyio.create_task_group() as group:
-        for name, profile in config.profiles.items():
-            group.start_soon(check, name, profile)
+    with env.waiting(f"Verifying… 0/{count}") as progress:
+        async with anyio.create_task_group() as group:
+            for name, profile in config.profiles.items():
+                group.start_soon(check, name, profile)
     return results
 
 

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, NamedTuple
 
 import anyio
+
+if TYPE_CHECKING:
+    from bpshell.spinner import Spinner
 
 POLL_S = 0.05  # how often a held-back request looks again (an answer may free a slot)
 
@@ -88,10 +92,25 @@ class Pacer:
 
 
 class Notices(NamedTuple):
-    """Where waits are told: raw text to stderr, and whether it is a terminal."""
+    """Where waits on the server are told. ``write`` takes raw text for stderr; ``line`` is
+    the terminal's spinner line (:mod:`bpshell.spinner`; None: no one to show it to) and
+    ``label`` what it says while a request waits."""
 
     write: Callable[[str], None]
-    tty: bool = False
+    line: Spinner | None = None
+    label: str | None = None
+
+    def busy(self) -> AbstractContextManager[object]:
+        """Around every request: the spinner line shows it once it lasts a moment."""
+        return self.line.waiting(self.label) if self.line is not None else nullcontext()
+
+    def wait(self, why: str, seconds: float) -> None:
+        """A wait of ``seconds`` starts: a countdown on the spinner line while it shows one
+        (never a second line fighting it), else one line."""
+        if self.line is not None and self.line.active:
+            self.line.countdown(why, seconds)
+        else:
+            self.write(f"{why}; waiting {seconds:.0f} s\n")
 
 
 def quiet(text: str) -> None:
@@ -100,14 +119,6 @@ def quiet(text: str) -> None:
 
 async def wait_out(seconds: float, why: str, notices: Notices) -> None:
     """Sleep ``seconds``, saying ``why`` and how long: one line, or a countdown on a terminal."""
-    if not notices.tty:
-        notices.write(f"{why}; waiting {seconds:.0f} s\n")
+    with notices.busy():
+        notices.wait(why, seconds)
         await anyio.sleep(seconds)
-        return
-    deadline = time.monotonic() + seconds
-    try:
-        while (left := deadline - time.monotonic()) > 0:
-            notices.write(f"\r\x1b[K{why}; waiting {left:.0f} s")
-            await anyio.sleep(min(1.0, left))
-    finally:
-        notices.write("\r\x1b[K")

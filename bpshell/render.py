@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from bpshell.colour import PLAIN, Palette
 from bpshell.errors import BpError, ExitStatus
 
 _URL_START = re.compile(r"[a-z][a-z0-9+.-]*://")
@@ -31,10 +32,16 @@ def clean(text: str) -> str:
     )
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Left-aligned columns separated by two spaces; cells are cleaned."""
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    paint: Mapping[int, Callable[[str], str]] | None = None,
+) -> str:
+    """Left-aligned columns separated by two spaces; cells are cleaned. ``paint`` colours the
+    data cells of the columns it names (by index); widths are those of the plain text."""
     widths = column_widths([headers, *rows])
-    return "\n".join(table_row(row, widths) for row in [headers, *rows])
+    lines = [table_row(headers, widths), *(table_row(row, widths, paint) for row in rows)]
+    return "\n".join(lines)
 
 
 def column_widths(rows: Sequence[Sequence[str]]) -> list[int]:
@@ -42,10 +49,20 @@ def column_widths(rows: Sequence[Sequence[str]]) -> list[int]:
     return [max(len(clean(row[i])) for row in rows) for i in range(len(rows[0]))]
 
 
-def table_row(cells: Sequence[str], widths: Sequence[int]) -> str:
+def table_row(
+    cells: Sequence[str],
+    widths: Sequence[int],
+    paint: Mapping[int, Callable[[str], str]] | None = None,
+) -> str:
     """One row padded to ``widths``; cells past the last width are written as they are."""
-    padded = [clean(c).ljust(w) for c, w in zip(cells, widths, strict=False)]
-    return "  ".join(padded + [clean(c) for c in cells[len(widths) :]]).rstrip()
+    shown = [clean(c) for c in cells]
+    painted = [paint.get(i, _same)(c) if paint else c for i, c in enumerate(shown)]
+    padded = [p + " " * (w - len(c)) for p, c, w in zip(painted, shown, widths, strict=False)]
+    return "  ".join(padded + painted[len(widths) :]).rstrip()
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def to_json(data: Any, *, compact: bool = False) -> str:
@@ -73,10 +90,10 @@ def _escape(code: int) -> str:
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
-def error_line(error: BpError) -> str:
-    """One line: what went wrong, then what to do."""
-    message = _sentence(clean(error.message))
-    return f"{message}. {_sentence(clean(error.hint))}" if error.hint else message
+def error_line(error: BpError, palette: Palette = PLAIN) -> str:
+    """One line: what went wrong (red on a terminal), then what to do (dim)."""
+    message = palette.bad(_sentence(clean(error.message)))
+    return f"{message}. {palette.dim(_sentence(clean(error.hint)))}" if error.hint else message
 
 
 def _sentence(text: str) -> str:

@@ -229,7 +229,7 @@ class LineRunner:
             body["error"].update(place.fields() if place else {})
             line = to_json(body, compact=True)
         else:
-            line = error_line(said)
+            line = error_line(said, self.env.palette(self.env.stderr))
             if place is not None and place.label:
                 line = f"{place.label}: {line}"
         self.env.stderr.write(line + "\n")

@@ -203,9 +203,17 @@ def _proxy(name: str) -> bool:
     return name.lower() in {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 
+# The caller's colour choice must not colour what tests compare (tests/test_colour.py sets them).
+COLOUR_VARIABLES = frozenset({"NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "CLICOLOR"})
+
+
 def process_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """A child environment: no inherited BP_* variables, no real keyring unless given."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BP_") and not _proxy(k)}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("BP_") and not _proxy(k) and k not in COLOUR_VARIABLES
+    }
     env.update(
         BP_BOTPRESS_HOME=str(home),
         PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",

@@ -54,7 +54,11 @@ Other settings:
   PYTHON_KEYRING_BACKEND
                     the keyring backend (the keyring library's own setting); with
                     keyring.backends.fail.Keyring tokens go to config.json, with a warning
-  NO_COLOR          set: no colours in the shell
+  NO_COLOR          set and not empty: no colour at all (it wins over the next two)
+  FORCE_COLOR, CLICOLOR_FORCE
+                    set and not empty or 0 (FORCE_COLOR: nor false): colour even when
+                    piped (never in --json output)
+  TERM              dumb: no colour, and no spinner line while bp waits
   BROWSER, DISPLAY, WAYLAND_DISPLAY
                     whether login can open the token page in a browser
 
