@@ -19,7 +19,6 @@ import shutil
 import statistics
 import struct
 import subprocess
-import sys
 import tempfile
 import termios
 import time
@@ -27,6 +26,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import installs
+from installs import Install
 
 if TYPE_CHECKING:
     from bpshell.sandbox import Sandbox
@@ -61,6 +63,7 @@ class Row:
     target: str = ""
     verdict: str = "info"
     note: str = ""
+    floor: float | None = None  # the same ratio for the least a program on that path does
 
     @property
     def median(self) -> float | None:
@@ -77,7 +80,15 @@ class Row:
             "target": self.target,
             "verdict": self.verdict,
             "note": self.note,
+            "floor": self.floor,
         }
+
+    def demoted(self, scenario: str) -> Row:
+        """This row as information only, under another scenario name (the editable pass)."""
+        verdict = self.verdict if self.verdict in ("base", "n/a", "ERROR") else "info"
+        target = self.target if verdict == "base" else ""
+        return Row(scenario, self.name, self.unit, self.samples, self.ratio, target, verdict,
+                   self.note, self.floor)  # fmt: skip
 
 
 def unavailable(scenario: str, name: str, reason: str) -> Row:
@@ -97,10 +108,11 @@ def judged(
     value: float | None = None,
     at_least: bool = False,
     note: str = "",
+    floor: float | None = None,
 ) -> Row:
     """A row with a target: PASS when ``value`` (default: the ratio of medians to the
     baseline, or the median itself without a baseline) is at most ``limit`` (``at_least``:
-    at least ``limit``)."""
+    at least ``limit``). ``floor``: the same ratio for the least a program must do there."""
     median = statistics.median(samples)
     ratio = median / statistics.median(baseline) if baseline else None
     checked = value if value is not None else (ratio if ratio is not None else median)
@@ -113,6 +125,7 @@ def judged(
         target,
         "PASS" if (checked >= limit if at_least else checked <= limit) else "FAIL",
         note,
+        floor,
     )
 
 
@@ -129,32 +142,53 @@ def info(
     unit: str = "ms",
     baseline: Sequence[float] | None = None,
     note: str = "",
+    floor: float | None = None,
 ) -> Row:
     """A figure without a target (with its ratio to ``baseline`` when given)."""
     ratio = statistics.median(samples) / statistics.median(baseline) if baseline else None
-    return Row(scenario, name, unit, tuple(samples), ratio, "", "info", note)
+    return Row(scenario, name, unit, tuple(samples), ratio, "", "info", note, floor)
+
+
+def ratio(samples: Sequence[float], baseline: Sequence[float]) -> float:
+    """The ratio of the medians."""
+    return statistics.median(samples) / statistics.median(baseline)
 
 
 @dataclass
 class Bench:
-    """The shared state of one run of the suite."""
+    """The shared state of one run of the suite, for one install of bpshell (``installs.py``).
+
+    The sandbox is shared by the passes over several installs (``share``)."""
 
     repeats: int
     quick: bool
     official: list[str] | None
+    install: Install = field(default_factory=lambda: installs.get("current"))
     work: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="bpbench-")))
-    python: str = sys.executable
     _sandbox: Sandbox | None = None
     _homes: int = 0
     _worlds: int = 0
 
     @property
+    def python(self) -> str:
+        """The install's interpreter (``python -c pass`` and the floors run with it)."""
+        return self.install.python
+
+    @property
     def bp(self) -> list[str]:
-        """The ``bp`` console script beside the interpreter (not a pyenv shim or another one)."""
-        script = Path(self.python).parent / "bp"
-        if script.exists():
-            return [str(script)]
-        return [self.python, "-m", "bpshell"]
+        """The install's ``bp`` console script (never a pyenv shim: it alone adds ~80 ms)."""
+        return list(self.install.bp)
+
+    def share(self, install: Install) -> Bench:
+        """A bench for another install, with this one's sandbox, accounts and work folder."""
+        other = Bench(self.repeats, self.quick, self.official, install, self.work)
+        other._sandbox, other._homes, other._worlds = self._sandbox, self._homes, self._worlds
+        return other
+
+    def floor(self, imports: str, env: Mapping[str, str]) -> list[float]:
+        """Timings of ``python -c "import …"`` with the install's interpreter: the least a
+        program that needs those modules pays to start."""
+        return self.timed([self.python, "-c", f"import {imports}"], env)
 
     def env(
         self, home: Path | None = None, extra: Mapping[str, str] | None = None
@@ -164,8 +198,9 @@ class Bench:
             k: v
             for k, v in os.environ.items()
             if not k.startswith("BP_")
-            and k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPROFILEIMPORTTIME")
+            and k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPROFILEIMPORTTIME", "PYTHONPATH")
         }
+        env.update(self.install.env)  # PYTHONPATH for the "current" install only
         env["PYTHON_KEYRING_BACKEND"] = FAIL_KEYRING
         env["BP_BOTPRESS_HOME"] = str(home if home is not None else self.work / "no-home")
         env.update(extra or {})
@@ -198,6 +233,11 @@ class Bench:
             self._sandbox.stop()
             self._sandbox = None
         shutil.rmtree(self.work, ignore_errors=True)
+
+    def sandbox_of(self, other: Bench) -> None:
+        """Take back the sandbox (and counters) a :meth:`share` bench may have started."""
+        self._sandbox = self._sandbox or other._sandbox
+        self._homes, self._worlds = max(self._homes, other._homes), max(self._worlds, other._worlds)
 
     def timed(
         self,
@@ -247,43 +287,32 @@ class Bench:
         return json.loads(done.stdout)
 
 
-def clean_venv(folder: Path) -> str:
-    """The interpreter of a venv at ``folder`` with bpshell installed as a user would have it
-    (made on first use): no .pth hooks of the machine's own site-packages, and an editable
-    install in "compat" mode (a path entry, not an import hook), so code changes count at once.
-    """
-    python = folder / "bin" / "python"
-    script = folder / "bin" / "bp"
-    if (
-        script.exists()
-        and subprocess.run([str(script), "--version"], capture_output=True).returncode == 0
-    ):
-        return str(python)
-    print(f"bench: making a clean venv in {folder}…", file=sys.stderr, flush=True)
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(folder)], check=True)
-    install = [
-        str(python),
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "-e",
-        str(ROOT),
-        "--config-settings",
-        "editable_mode=compat",
-    ]
-    done = subprocess.run(install, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise BenchError(f"pip install into {folder} failed: {done.stderr.strip()[-300:]}")
-    return str(python)
-
-
 def write_config(home: Path, config: Mapping[str, Any]) -> None:
-    """config.json (0600) as bp writes it."""
+    """config.json written by bpshell's own store, so its lock file vouches for the bytes
+    (``ConfigStore._record``) and bp skips the validator for them, as after any bp command.
+
+    The store is the checkout's (the bench's ``sys.path``, or the install's in ``probe.py``):
+    the regular install is built from this same source (its hash is the venv's name), so the
+    bytes and the record are those the measured ``bp`` writes."""
+    from bpshell.config import ConfigFile, ConfigStore
+
+    with ConfigStore(home, _no_warning).transaction() as transaction:
+        transaction.config = ConfigFile.from_dict(dict(config))
+        transaction.save()
+
+
+def _no_warning(message: str) -> None:
+    raise BenchError(f"the config store warned: {message}")
+
+
+def hand_written_config(home: Path, config: Mapping[str, Any]) -> None:
+    """config.json (0600) written as a person or another program would: the lock file does not
+    vouch for it, so bp validates it."""
     path = home / "config.json"
     path.write_text(json.dumps(config, indent=2) + "\n")
     path.chmod(0o600)
+    with contextlib.suppress(FileNotFoundError):
+        (home / "config.json.lock").unlink()
 
 
 def file_profiles(
@@ -415,11 +444,6 @@ class Terminal:
             if key in ("VmRSS", "VmHWM"):
                 fields[key] = int(value.split()[0]) * 1024
         return fields["VmRSS"], fields["VmHWM"]
-
-    def accounts(self, count: int) -> list[tuple[str, str]]:
-        """``count`` new (token, workspace ID) pairs the sandbox accepts, one account each."""
-        self._worlds += 1
-        return self.sandbox().world.generate(count, prefix=f"b{self._worlds}")
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

@@ -20,13 +20,18 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness import ROOT, Bench, BenchError, Row, Unavailable, clean_venv, unavailable
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the bench's own bpshell
+
+import installs
+from harness import ROOT, Bench, BenchError, Row, Unavailable, unavailable
 from scenarios import SCENARIOS
 from scenarios.official import find_official
 
 RESULTS = ROOT / "bench" / "results" / "last.json"
-VENV = Path.home() / ".cache" / "bpshell-bench" / "venv"
-HEADERS = ("scenario", "median", "min", "max", "ratio", "target", "result", "")
+HEADERS = ("scenario", "median", "min", "max", "ratio", "floor", "target", "result", "")
+# What the editable install repeats, for information: the scenarios timing bp's start.
+EDITABLE_PASS = ("startup", "official")
+JUDGED = ("regular", "current")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,33 +45,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     repeats = args.repeat or (3 if args.quick else 7)
-    python = sys.executable
-    if args.clean_venv is not None:
-        try:
-            python = clean_venv(Path(args.clean_venv).expanduser())
-        except (BenchError, OSError, subprocess.CalledProcessError) as exc:
-            print(f"run.py: {exc}", file=sys.stderr)
-            return 2
-    bench = Bench(
-        repeats=repeats, quick=args.quick, official=find_official(args.official), python=python
+    kinds: tuple[str, ...] = (args.install,)
+    if args.install == "both":
+        wanted = [name for name in EDITABLE_PASS if not only or name in only]
+        kinds = ("regular", "editable") if wanted else ("regular",)
+    try:
+        found = [installs.get(kind) for kind in kinds]
+    except (installs.InstallError, OSError) as exc:
+        print(f"run.py: {exc}", file=sys.stderr)
+        return 1
+    first = Bench(
+        repeats=repeats, quick=args.quick, official=find_official(args.official), install=found[0]
     )
     started = time.perf_counter()
     rows: list[Row] = []
     try:
-        for name, scenario in SCENARIOS.items():
-            if only and name not in only:
-                continue
-            print(f"bench: {name}…", end="", file=sys.stderr, flush=True)
-            begun = time.perf_counter()
-            rows.extend(_guarded(name, scenario, bench))
-            print(f" {time.perf_counter() - begun:.0f} s", file=sys.stderr, flush=True)
+        for index, install in enumerate(found):
+            bench = first if index == 0 else first.share(install)
+            names = [n for n in SCENARIOS if (not only or n in only)]
+            if index:
+                names = [n for n in names if n in EDITABLE_PASS]
+            rows.extend(_pass(bench, names))
+            first.sandbox_of(bench)
     finally:
-        bench.close()
+        first.close()
     took = time.perf_counter() - started
-    print(machine(bench, repeats, took))
+    print(machine(first, found, repeats, took))
     print(table(rows))
-    _save(Path(args.json) if args.json else RESULTS, rows, bench, repeats, took)
+    _save(Path(args.json) if args.json else RESULTS, rows, first, found, repeats, took)
     return 1 if any(row.verdict in ("FAIL", "ERROR") for row in rows) else 0
+
+
+def _pass(bench: Bench, names: Sequence[str]) -> list[Row]:
+    """The scenarios ``names`` on one install; its rows information only unless it is judged."""
+    kind = bench.install.kind
+    rows: list[Row] = []
+    for name in names:
+        label = name if kind in JUDGED else f"{name} ({kind})"
+        print(f"bench: {label}…", end="", file=sys.stderr, flush=True)
+        begun = time.perf_counter()
+        got = _guarded(name, SCENARIOS[name], bench)
+        rows.extend(got if kind in JUDGED else [row.demoted(label) for row in got])
+        print(f" {time.perf_counter() - begun:.0f} s", file=sys.stderr, flush=True)
+    return rows
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,12 +110,13 @@ def _parser() -> argparse.ArgumentParser:
         "in /tmp/bench-npm, .ci/node, the repository, ~/.cache/bpshell-bench)",
     )
     parser.add_argument(
-        "--clean-venv",
-        nargs="?",
-        const=str(VENV),
-        metavar="DIR",
-        help=f"run bp from a venv with nothing but bpshell installed (default {VENV}; "
-        "made on first use)",
+        "--install",
+        choices=("both", *installs.KINDS),
+        default="both",
+        help="which install of bpshell runs: regular (pip install ., judged), editable (pip "
+        "install -e, information only), both (default: regular, then the start-up scenarios "
+        f"on the editable one), current (this interpreter, PYTHONPATH={ROOT}); venvs are "
+        f"built in {installs.CACHE}",
     )
     parser.add_argument("--json", metavar="FILE", help=f"write results here (default {RESULTS})")
     return parser
@@ -131,7 +153,7 @@ def table(rows: Sequence[Row]) -> str:
     for row in rows:
         if row.scenario != scenario:
             scenario = row.scenario
-            lines.append([f"[{scenario}]", "", "", "", "", "", "", ""])
+            lines.append([f"[{scenario}]", "", "", "", "", "", "", "", ""])
         mark = ""
         if row.note:
             notes.append(row.note)
@@ -144,13 +166,14 @@ def table(rows: Sequence[Row]) -> str:
                 _value(row, min(samples)) if len(samples) > 1 else "",
                 _value(row, max(samples)) if len(samples) > 1 else "",
                 f"{row.ratio:.2f}x" if row.ratio is not None else "",
+                f"{row.floor:.2f}x" if row.floor is not None else "",
                 row.target,
                 row.verdict,
                 mark,
             ]
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(HEADERS))]
-    right = {1, 2, 3, 4}
+    right = {1, 2, 3, 4, 5}
     out = []
     for line in lines:
         cells = [
@@ -163,7 +186,7 @@ def table(rows: Sequence[Row]) -> str:
     return "\n".join(out)
 
 
-def machine(bench: Bench, repeats: int, took: float) -> str:
+def machine(bench: Bench, found: Sequence[installs.Install], repeats: int, took: float) -> str:
     """One paragraph on where and how the figures were taken."""
     cpu = "unknown CPU"
     with_cpu = Path("/proc/cpuinfo")
@@ -177,17 +200,26 @@ def machine(bench: Bench, repeats: int, took: float) -> str:
         kib = int(Path("/proc/meminfo").read_text().split()[1])
         memory = f", {kib / 2**20:.1f} GiB RAM"
     node = _node_version() if bench.official else None
-    official = f"; official CLI: {' '.join(bench.official)} (node {node})" if bench.official else ""
+    official = (
+        f"official CLI: {' '.join(bench.official)} (node {node})"
+        if bench.official
+        else ("official CLI: not found")
+    )
     load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
-    return (
+    lines = [
         f"Machine: {cpu}, {os.cpu_count()} cores{memory}; {platform.platform()}; "
-        f"load average {load} (1/5/15 min, at the end)\n"
-        f"Python {platform.python_version()}: {bench.python} running {' '.join(bench.bp)}"
-        f"{official}\n"
+        f"load average {load} (1/5/15 min, at the end)",
+        f"Python {platform.python_version()} ({installs.base_python()}); {official}",
+    ]
+    for install in found:
+        judged = "judged" if install.kind in JUDGED else "information only"
+        lines.append(f"Install {install.describe()}: {' '.join(install.bp)} [{judged}]")
+    lines.append(
         f"{repeats} timed runs per command after 1 warm-up; .pyc caching on "
         f"(PYTHONDONTWRITEBYTECODE unset for the runs); suite took {took:.0f} s; "
-        f"{time.strftime('%Y-%m-%d %H:%M')}\n"
+        f"{time.strftime('%Y-%m-%d %H:%M')}"
     )
+    return "\n".join(lines) + "\n"
 
 
 def _node_version() -> str:
@@ -198,10 +230,21 @@ def _node_version() -> str:
     return done.stdout.strip()
 
 
-def _save(path: Path, rows: Sequence[Row], bench: Bench, repeats: int, took: float) -> None:
+def _save(
+    path: Path,
+    rows: Sequence[Row],
+    bench: Bench,
+    found: Sequence[installs.Install],
+    repeats: int,
+    took: float,
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {
-        "machine": machine(bench, repeats, took),
+        "machine": machine(bench, found, repeats, took),
+        "installs": [
+            {"kind": i.kind, "python": i.python, "bp": list(i.bp), "folder": str(i.folder or "")}
+            for i in found
+        ],
         "repeats": repeats,
         "rows": [row.to_json() for row in rows],
     }

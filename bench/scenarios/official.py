@@ -6,7 +6,13 @@ awaited in ``bootstrap``, through ``latest-version``/``package-json``, which rea
 from ``npm_config_registry``). That variable points it at a local stand-in registry that says
 the installed version is the latest, so the check costs a loopback round trip instead of an
 Internet one (a closed port would be worse: ``got`` retries refused connections for ~3 s).
-No target: the figures are for comparison.
+
+Target (issue 15, judged on the regular install): bpshell's ``login -y`` within 0.4x of the
+official CLI's wall time, the two measured side by side in the same run. Its floor is
+``python -c "import re, asyncio, ssl, httpx, anyio, pydantic_core"`` (what a login must load:
+the wrapper's ``re``, the event loop, TLS, the HTTP client and the answers' validator) over
+the same official figure; ``node -e 0`` beside it is the official CLI's own floor. ``logout``
+is information only.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from harness import ROOT, Bench, Row, base, info, unavailable, write_config
+from harness import ROOT, Bench, Row, base, info, judged, ratio, unavailable, write_config
 
 NAME = "official"
 KNOWN_FOLDERS = (
@@ -32,6 +38,9 @@ KNOWN_FOLDERS = (
     Path.home() / ".cache" / "bpshell-bench",
 )
 VERSION = "0.8.59"
+LIMIT = 0.4
+LOGIN_FLOOR = "re, asyncio, ssl, httpx, anyio, pydantic_core"
+LOGOUT_FLOOR = "re, json, pathlib"
 INSTALL = (
     "mkdir -p /tmp/bench-npm && cd /tmp/bench-npm && "
     f"npm install --no-audit --no-fund @botpress/cli@{VERSION}"
@@ -145,15 +154,39 @@ def _compare(bench: Bench, url: str, token: str, workspace: str, env: dict[str, 
     ours_logout = bench.timed(
         [*bench.bp, "logout", "--botpressHome", str(ours_home)], env, prepare=ours_logged_in
     )
+    login_floor = bench.floor(LOGIN_FLOOR, env)
+    logout_floor = bench.floor(LOGOUT_FLOOR, env)
+    node = bench.timed([_node(), "-e", "0"], env)
     return [
         base(NAME, "official: login -y", official_login, "@botpress/cli; 1 request (listBots)"),
-        info(
+        judged(
             NAME,
             "bpshell: login -y",
             ours_login,
+            limit=LIMIT,
+            target=f"<= {LIMIT:g}x",
             baseline=official_login,
+            floor=ratio(login_floor, official_login),
             note="token on stdin, --insecure-storage; 2 requests at once (account, workspace)",
         ),
+        info(
+            NAME,
+            f'floor: python -c "import {LOGIN_FLOOR}"',
+            login_floor,
+            baseline=official_login,
+        ),
+        info(NAME, "official floor: node -e 0", node, baseline=official_login),
         base(NAME, "official: logout", official_logout),
-        info(NAME, "bpshell: logout", ours_logout, baseline=official_logout),
+        info(
+            NAME,
+            "bpshell: logout",
+            ours_logout,
+            baseline=official_logout,
+            floor=ratio(logout_floor, official_logout),
+        ),
     ]
+
+
+def _node() -> str:
+    """The node binary the official CLI runs on (its script's shebang is ``env node``)."""
+    return shutil.which("node") or "node"

@@ -1,8 +1,14 @@
 """``bp profiles list --verify`` over 40 profiles against the same over 1, at 300 ms a request.
 
-Targets (issue): 40 profiles within 2x the wall time of 1 (sequential would be 40x); requests
-in flight bounded, at least 32 by default, ``--concurrency N`` to change it. The peak number of
-requests in flight is counted by the sandbox. Output is piped, so rows come at the end.
+Targets (issue 15): 40 profiles within 1.3x the wall time of 1 (sequential would be 40x), over
+plain HTTP and over HTTPS (the sandbox behind ``tls_front.py``, HTTP/1.1, a private CA trusted
+through ``SSL_CERT_FILE``); requests in flight bounded, at least 32 by default, ``--concurrency
+N`` to change it. The peak number of requests in flight is counted by the sandbox. Output is
+piped, so rows come at the end.
+
+The floor of each ratio is the same ratio for the least a Python program doing the same
+requests can do: :data:`FLOOR`, httpx alone (one ``AsyncClient``, up to 64 connections, both
+requests of every profile at once, no validation), reading the same config.json.
 """
 
 from __future__ import annotations
@@ -11,100 +17,178 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import Bench, Row, base, file_profiles, info, judged, terminal, write_config
+from harness import (
+    Bench,
+    Row,
+    Unavailable,
+    base,
+    file_profiles,
+    info,
+    judged,
+    ratio,
+    terminal,
+    unavailable,
+    write_config,
+)
+
+from scenarios.verify_tls import https_front
 
 NAME = "verify"
 LATENCY_MS = 300
 PROFILES = 40
+LIMIT = 1.3
 DEFAULT_BOUND = 32
 SMALL_BOUND = 8
 WAVES = PROFILES // (SMALL_BOUND // 2)
+FLOOR = """\
+import asyncio, json, os, ssl, sys
+import httpx
+
+async def main():
+    with open(os.path.join(os.environ["BP_BOTPRESS_HOME"], "config.json"), "rb") as file:
+        profiles = list(json.load(file)["profiles"].values())
+    cafile = os.environ.get("SSL_CERT_FILE")
+    verify = ssl.create_default_context(cafile=cafile) if cafile else True
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(verify=verify, limits=limits, trust_env=False) as client:
+        async def check(profile):
+            headers = {"authorization": "Bearer " + profile["token"]}
+            url = profile["apiUrl"] + "/v1/admin/"
+            answers = await asyncio.gather(
+                client.get(url + "account/me", headers=headers),
+                client.get(url + "workspaces/" + profile["workspaceId"], headers=headers),
+            )
+            return all(answer.status_code == 200 for answer in answers)
+        checked = await asyncio.gather(*map(check, profiles))
+    print(sum(checked), "yes")
+    sys.exit(0 if all(checked) else 1)
+
+asyncio.run(main())
+"""
 
 
 def run(bench: Bench) -> list[Row]:
     sandbox = bench.sandbox(0)
     pairs = bench.accounts(PROFILES)
-    sandbox.set_latency(LATENCY_MS)
-    one, many = bench.home("verify1"), bench.home(f"verify{PROFILES}")
-    write_config(one, file_profiles(pairs[:1], sandbox.url))
-    write_config(many, file_profiles(pairs, sandbox.url))
-    verify = [*bench.bp, "profiles", "list", "--verify"]
-    peaks: dict[str, list[float]] = {}
-
-    def counted(label: str, rows: int) -> Callable[[subprocess.CompletedProcess[str]], str | None]:
-        found = peaks.setdefault(label, [])
-
-        def check(done: subprocess.CompletedProcess[str]) -> str | None:
-            found.append(sandbox.stats.max_in_flight)
-            sandbox.reset_stats()
-            yes = sum(line.rstrip().endswith("yes") for line in done.stdout.splitlines())
-            return None if yes == rows else f"{yes} of {rows} profiles verified"
-
-        return check
-
-    single = bench.timed(verify, bench.env(one), check=counted("one", 1))
-    sandbox.reset_stats()
-    forty = bench.timed(verify, bench.env(many), check=counted("many", PROFILES))
-    rows = [
-        base(NAME, "verify 1 profile", single, f"sandbox latency {LATENCY_MS} ms"),
-        judged(
-            NAME,
-            f"verify {PROFILES} profiles",
-            forty,
-            limit=2.0,
-            target="<= 2x",
-            baseline=single,
-            note=f"sequential would be {PROFILES}x",
-        ),
-        judged(
-            NAME,
-            f"peak requests in flight, {PROFILES} profiles (default)",
-            peaks["many"][1:],
-            unit="req",
-            limit=DEFAULT_BOUND,
-            target=f">= {DEFAULT_BOUND}",
-            value=min(peaks["many"][1:]),
-            at_least=True,
-            note=f"each profile makes 2 requests; {PROFILES} profiles could have "
-            f"{2 * PROFILES} in flight",
-        ),
-    ]
-    small = bench.timed(
-        [*verify, "--concurrency", str(SMALL_BOUND)],
-        bench.env(many),
-        check=counted("small", PROFILES),
-        repeats=1 if bench.quick else 3,
-        warm_up=False,
-    )
-    rows.append(
-        info(
-            NAME,
-            f"verify {PROFILES} profiles --concurrency {SMALL_BOUND}",
-            small,
-            baseline=single,
-            note=f"{SMALL_BOUND // 2} profiles (2 requests each) at once: {WAVES} waves",
-        )
-    )
-    rows.append(
-        judged(
-            NAME,
-            f"peak requests in flight, --concurrency {SMALL_BOUND}",
-            peaks["small"],
-            unit="req",
-            limit=SMALL_BOUND,
-            target=f"<= {SMALL_BOUND}",
-            value=max(peaks["small"]),
-            note="the flag's help says: requests in flight at most N",
-        )
-    )
+    rows, many = _scheme(bench, "http", sandbox.url, pairs, {})
     if not bench.quick:
+        rows.extend(_concurrency(bench, many))
         rows.extend(_on_a_terminal(bench, many))
+    try:
+        with https_front(bench, "verify-tls") as front:
+            extra = {"SSL_CERT_FILE": str(front.ca)}
+            rows.extend(_scheme(bench, "https", front.url, pairs, extra)[0])
+    except Unavailable as exc:
+        rows.append(unavailable(NAME, f"https: verify {PROFILES} profiles", str(exc)))
     sandbox.set_latency(0)
     return rows
 
 
+def _counted(
+    bench: Bench, peaks: list[float], rows: int
+) -> Callable[[subprocess.CompletedProcess[str]], str | None]:
+    """A check that the run verified ``rows`` profiles, keeping the peak requests in flight."""
+    sandbox = bench.sandbox(LATENCY_MS)
+
+    def check(done: subprocess.CompletedProcess[str]) -> str | None:
+        peaks.append(sandbox.stats.max_in_flight)
+        sandbox.reset_stats()
+        yes = sum(line.rstrip().endswith("yes") for line in done.stdout.splitlines())
+        return None if yes == rows else f"{yes} of {rows} profiles verified"
+
+    return check
+
+
+def _scheme(
+    bench: Bench, scheme: str, url: str, pairs: list[tuple[str, str]], extra: dict[str, str]
+) -> tuple[list[Row], Path]:
+    """The rows of one scheme, and the home of 40 profiles."""
+    one, many = bench.home(f"verify1-{scheme}"), bench.home(f"verify{PROFILES}-{scheme}")
+    write_config(one, file_profiles(pairs[:1], url))
+    write_config(many, file_profiles(pairs, url))
+    bench.sandbox(LATENCY_MS)
+    verify = [*bench.bp, "profiles", "list", "--verify"]
+    floor = [bench.python, "-c", FLOOR]
+    peaks: dict[str, list[float]] = {"one": [], "many": [], "floor": []}
+    env_one, env_many = bench.env(one, extra), bench.env(many, extra)
+    single = bench.timed(verify, env_one, check=_counted(bench, peaks["one"], 1))
+    forty = bench.timed(verify, env_many, check=_counted(bench, peaks["many"], PROFILES))
+    floor_one = bench.timed(floor, env_one, check=_counted(bench, peaks["floor"], 1))
+    floor_many = bench.timed(floor, env_many, check=_counted(bench, peaks["floor"], PROFILES))
+    rows = [
+        base(NAME, f"{scheme}: verify 1 profile", single, f"sandbox latency {LATENCY_MS} ms"),
+        judged(
+            NAME,
+            f"{scheme}: verify {PROFILES} profiles",
+            forty,
+            limit=LIMIT,
+            target=f"<= {LIMIT:g}x",
+            baseline=single,
+            floor=ratio(floor_many, floor_one),
+            note=f"sequential would be {PROFILES}x; floor: httpx alone, the same requests",
+        ),
+        info(
+            NAME,
+            f"{scheme}: floor: httpx alone, 1 profile",
+            floor_one,
+            baseline=single,
+            note="python -c: one AsyncClient, 2 requests at once, no validation",
+        ),
+        info(
+            NAME, f"{scheme}: floor: httpx alone, {PROFILES} profiles", floor_many, baseline=single
+        ),
+    ]
+    if scheme == "http":
+        rows.append(
+            judged(
+                NAME,
+                f"peak requests in flight, {PROFILES} profiles (default)",
+                peaks["many"][1:],
+                unit="req",
+                limit=DEFAULT_BOUND,
+                target=f">= {DEFAULT_BOUND}",
+                value=min(peaks["many"][1:]),
+                at_least=True,
+                note=f"each profile makes 2 requests; {PROFILES} profiles could have "
+                f"{2 * PROFILES} in flight",
+            )
+        )
+    return rows, many
+
+
+def _concurrency(bench: Bench, home: Path) -> list[Row]:
+    """``--concurrency 8``: the bound holds."""
+    peaks: list[float] = []
+    small = bench.timed(
+        [*bench.bp, "profiles", "list", "--verify", "--concurrency", str(SMALL_BOUND)],
+        bench.env(home),
+        check=_counted(bench, peaks, PROFILES),
+        repeats=3,
+        warm_up=False,
+    )
+    return [
+        info(
+            NAME,
+            f"http: verify {PROFILES} profiles --concurrency {SMALL_BOUND}",
+            small,
+            note=f"{SMALL_BOUND // 2} profiles (2 requests each) at once: {WAVES} waves",
+        ),
+        judged(
+            NAME,
+            f"peak requests in flight, --concurrency {SMALL_BOUND}",
+            peaks,
+            unit="req",
+            limit=SMALL_BOUND,
+            target=f"<= {SMALL_BOUND}",
+            value=max(peaks),
+            note="the flag's help says: requests in flight at most N",
+        ),
+    ]
+
+
 def _on_a_terminal(bench: Bench, home: Path) -> list[Row]:
     """When the first row shows on a terminal, against when the last one does."""
+    bench.sandbox(LATENCY_MS)
     argv = [*bench.bp, "profiles", "list", "--verify", "--concurrency", str(SMALL_BOUND)]
     with terminal(argv, bench.env(home, {"TERM": "xterm"})) as term:
         first = term.expect(b"yes")

@@ -23,14 +23,17 @@ accepted a run. No target: the figures decided whether HTTP/2 stays (bench/READM
 
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from harness import Bench, BenchError, Row, Unavailable, file_profiles, info, write_config
 
@@ -66,14 +69,25 @@ SETTINGS = (
 )
 
 
-def run(bench: Bench) -> list[Row]:
+class Front(NamedTuple):
+    """A running HTTPS front of the sandbox: its URL, the CA that signed it, its stats file."""
+
+    url: str
+    ca: Path
+    stats: Path
+
+
+@contextlib.contextmanager
+def https_front(bench: Bench, label: str = "tls") -> Iterator[Front]:
+    """``tls_front.py`` in a process of its own, in front of the run's sandbox, with a
+    certificate of a CA made here (trusted by bp through ``SSL_CERT_FILE``). Raises
+    :class:`Unavailable` without ``trustme`` (the test extra)."""
     try:
         import trustme
     except ImportError as exc:
         raise Unavailable("trustme is not installed (pip install -e '.[test]')") from exc
     sandbox = bench.sandbox(0)
-    pairs = bench.accounts(PROFILES)
-    folder = bench.work / "tls"
+    folder = bench.work / label
     folder.mkdir()
     ca = trustme.CA()
     ca.cert_pem.write_to_path(str(folder / "ca.pem"))
@@ -90,22 +104,32 @@ def run(bench: Bench) -> list[Row]:
     )  # fmt: skip
     try:
         assert front.stdout is not None
-        urls = {"http": sandbox.url, "https": f"https://127.0.0.1:{front.stdout.readline()}"}
+        port = front.stdout.readline().strip()
+        if not port:
+            raise BenchError("the HTTPS front did not start")
+        yield Front(f"https://127.0.0.1:{port}", folder / "ca.pem", stats)
+    finally:
+        if front.stdin is not None:
+            front.stdin.close()
+        front.wait(10)
+
+
+def run(bench: Bench) -> list[Row]:
+    sandbox = bench.sandbox(0)
+    pairs = bench.accounts(PROFILES)
+    with https_front(bench) as front:
+        urls = {"http": sandbox.url, "https": front.url}
         rows: list[Row] = []
         for profiles, latency, variants in SETTINGS:
             homes = {}
             for scheme, url in urls.items():
                 homes[scheme] = bench.home(f"verify-{scheme}-{profiles}")
-                write_config(homes[scheme], file_profiles(pairs[:profiles], url.strip()))
+                write_config(homes[scheme], file_profiles(pairs[:profiles], url))
             sandbox.set_latency(latency)
-            where = Where(homes, folder / "ca.pem", stats, profiles, latency)
+            where = Where(homes, front.ca, front.stats, profiles, latency)
             rows.extend(_variants(bench, where, variants))
         sandbox.set_latency(0)
         return rows
-    finally:
-        if front.stdin is not None:
-            front.stdin.close()
-        front.wait(10)
 
 
 @dataclass(frozen=True)
