@@ -27,6 +27,8 @@ from bpshell.commands import (
     GLOBAL_FLAGS,
     GROUPS,
     HELP_FLAG,
+    HELP_WORD,
+    TOPICS,
     VERSION_FLAG,
     Command,
     CompletionOptions,
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 DEFAULT_API_URL = "https://api.botpress.cloud"
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 MAX_DESCRIPTION = 80
+HELP_COMMAND = (HELP_WORD, "show help for a command, or a topic (bp help environment)")
 SCRIPTS = {"bash": "bp.bash", "zsh": "_bp", "fish": "bp.fish"}
 
 Candidate = tuple[str, str]
@@ -79,6 +82,7 @@ class _Line:
         self.pending: Flag | None = None
         self.after_dashdash = False
         self.unknown = False
+        self.helping = False  # `bp help …`: what follows names a command or a topic
         self.profile: str | None = None
         self.home: str | None = None
 
@@ -122,6 +126,9 @@ class _Line:
         if self.command is not None or self.unknown:
             self.args.append(word)
             return
+        if word == HELP_WORD and self.group is None and not self.helping:
+            self.helping = True
+            return
         path = [self.group, word] if self.group else [word]
         command, _ = find_command(path)
         if command is not None:
@@ -143,9 +150,12 @@ def complete(words: Sequence[str], environ: Mapping[str, str]) -> list[str]:
     if line.unknown:
         return []
     if line.after_dashdash or not current.startswith("-"):
+        if line.helping:
+            return [] if line.command is not None else _render(_help_words(line.group), current)
         if line.command is not None:
             return _argument(line.command, len(line.args), current, values)
-        return _render(_command_words(line.group, current), current)
+        found = _command_words(line.group, current)
+        return _render(found + ([] if line.group else [HELP_COMMAND]), current)
     if current.startswith("--") and "=" in current:
         name, _, value = current.partition("=")
         flag = _lookup(name, line.flags())
@@ -177,6 +187,12 @@ def _command_words(group: str | None, current: str) -> list[Candidate]:
                 if not hidden and alias.startswith(current):
                     found.setdefault(alias, command.summary)
     return list(found.items())
+
+
+def _help_words(group: str | None) -> list[Candidate]:
+    """What ``bp help`` takes next: a command or group, or a topic; a group's commands."""
+    topics = [(name, summary) for name, (summary, _) in TOPICS.items()] if group is None else []
+    return _command_words(group, "") + topics
 
 
 def _flag_names(line: _Line, current: str) -> list[Candidate]:

@@ -29,6 +29,7 @@ from bpshell.commands import (
     GLOBAL_FLAGS,
     GROUPS,
     HELP_FLAG,
+    TOPICS,
     Command,
     Flag,
     find_command,
@@ -214,7 +215,8 @@ class _Completing:
 
     def run(self) -> Iterator[Completion]:
         command, size = find_command(self.line.positional)
-        flags = (*GLOBAL_FLAGS, HELP_FLAG, *(command.flags if command else ()))
+        # The menu shows them in this order: what the command is about before the globals.
+        flags = (*(command.flags if command else ()), *GLOBAL_FLAGS, HELP_FLAG)
         if self.official is not None:
             command, flags = None, self.official.known
         if self.line.pending is not None:
@@ -246,6 +248,8 @@ class _Completing:
                 if len(command.path) == 1 and command.path not in NOT_IN_SHELL:
                     tops[command.path[0]] = command.summary
             tops.update(tops_of_official(self.catalog, list(tops)))
+            if helping:
+                tops.update((name, summary) for name, (summary, _) in TOPICS.items())
             yield from self._choose(sorted(tops.items()), self.text)
         elif len(positional) == 1 and positional[0] in GROUPS:
             subs = [(c.path[1], c.summary) for c in COMMANDS if c.path[0] == positional[0]]

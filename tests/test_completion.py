@@ -245,3 +245,51 @@ def test_names_with_control_characters_cannot_break_the_search() -> None:
     index = SearchIndex([("ws_a", "evil\n\tname\x1b[31m"), ("ws_b", "fine")])
     assert [index.values[i] for i in index.search("name")] == ["ws_a"]
     assert [index.values[i] for i in index.search("fine")] == ["ws_b"]
+
+
+GLOBALS_IN_ORDER = ["--json", "--verbose", "--confirm", "--botpressHome", "--profile", "--help"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "login --",
+            [
+                *("--token", "--workspaceId", "--apiUrl", "--insecure-storage", "--no-browser"),
+                *GLOBALS_IN_ORDER,
+            ],
+        ),
+        ("logout ", ["--all", "--revoke", *GLOBALS_IN_ORDER]),
+        ("profiles list --v", ["--verify", "--verbose"]),
+        ("login -p prod -", ["--token", "--workspaceId", "--apiUrl"]),
+    ],
+)
+def test_a_commands_own_flags_come_before_the_global_ones(line: str, expected: list[str]) -> None:
+    """In the order the menu shows them: what the command is about first."""
+    assert [c.text for c in completions(line)][: len(expected)] == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("help ", {"environment", "exit-codes", "login", "logout", "profiles", "tokens"}),
+        ("help e", {"environment", "exit-codes", "env", "exec"}),
+        ("help ex", {"exit-codes", "exec"}),
+        ("help exit-codes ", set()),
+        ("help profiles ", {"list", "active", "use", "get", "rm", "rename", "import"}),
+        ("bp help env", {"environment", "env"}),
+    ],
+)
+def test_help_completes_commands_and_topics(line: str, expected: set[str]) -> None:
+    found = texts(line)
+    assert expected <= found if line == "help " else found == expected
+    assert not found & {"help", "exit", "quit", "clear", "shell"}
+
+
+def test_help_topics_say_what_they_are() -> None:
+    shown = {c.text: c.display_meta_text for c in completions("help ex")}
+    assert shown == {
+        "exit-codes": "what each exit status means",
+        "exec": "run a command with the credentials in force in its environment",
+    }

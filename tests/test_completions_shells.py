@@ -18,7 +18,15 @@ from pathlib import Path
 import pytest
 
 from bpshell.cache import write_workspaces
-from bpshell.commands import COMMANDS, GLOBAL_FLAGS, GROUPS, HELP_FLAG, Command, Flag
+from bpshell.commands import (
+    COMMANDS,
+    GLOBAL_FLAGS,
+    GROUPS,
+    HELP_FLAG,
+    HELP_WORD,
+    Command,
+    Flag,
+)
 from bpshell.complete import SCRIPTS, complete
 from tests.conftest import ROOT, Bp
 
@@ -44,7 +52,13 @@ def first_words() -> list[str]:
     return [f"{word}\t{text}" for word, text in found.items()]
 
 
-TOP_LEVEL = first_words()
+HELP = "help\tshow help for a command, or a topic (bp help environment)"
+TOPIC_WORDS = [
+    "environment\tthe environment variables bp reads",
+    "exit-codes\twhat each exit status means",
+]
+COMMAND_WORDS = first_words()
+TOP_LEVEL = [*COMMAND_WORDS, HELP]
 PROFILES = [
     "default\tacme (ws_acme) (active)",
     "prod\tProduction (ws_prod)",
@@ -104,6 +118,7 @@ def shell_env(home: Path, bp_bin: Path, **extra: str) -> dict[str, str]:
 
 # --- bp __complete, as a table ----------------------------------------------------------
 
+CASES_PROFILES_R = ["rm\tremove a profile and its token", "rename\trename a profile"]
 CASES: list[tuple[list[str], dict[str, str], list[str]]] = [
     ([""], {}, TOP_LEVEL),
     (["pro"], {}, ["profiles\tmanage profiles"]),
@@ -122,7 +137,7 @@ CASES: list[tuple[list[str], dict[str, str], list[str]]] = [
             "import\timport the profiles and login of the official Botpress CLI",
         ],
     ),
-    (["profiles", "r"], {}, ["rm\tremove a profile and its token", "rename\trename a profile"]),
+    (["profiles", "r"], {}, CASES_PROFILES_R),
     (["profiles", "ls"], {}, ["ls\tlist profiles"]),
     (["profiles", "use", ""], {}, PROFILES),
     (["profiles", "use", "p"], {}, PROFILES[1:2]),
@@ -204,6 +219,21 @@ CASES: list[tuple[list[str], dict[str, str], list[str]]] = [
     (["deploy", ""], {}, []),
     (["bots", "ls", "--"], {}, []),
     (["nope", "profiles", ""], {}, []),
+    (["he"], {}, [HELP]),
+    (["help", ""], {}, COMMAND_WORDS + TOPIC_WORDS),
+    (
+        ["help", "ex"],
+        {},
+        [
+            "exec\trun a command with the credentials in force in its environment",
+            "exit-codes\twhat each exit status means",
+        ],
+    ),
+    (["-p", "prod", "help", "env"], {}, [w for w in COMMAND_WORDS + TOPIC_WORDS if w[:3] == "env"]),
+    (["help", "profiles", "r"], {}, CASES_PROFILES_R),
+    (["help", "exit-codes", ""], {}, []),
+    (["help", "profiles", "use", ""], {}, []),
+    (["help", "help", ""], {}, []),
 ]
 
 
@@ -405,6 +435,7 @@ def test_bash_completes_commands_profiles_workspaces_and_values(world: Path, bp_
     cases = {
         "bp ": [line.split("\t")[0] for line in TOP_LEVEL],
         "bp profiles u": ["use"],
+        "bp help ex": ["exec", "exit-codes"],
         "bp profiles use ": ["default", "prod", "staging"],
         "bp -p p": ["prod"],
         "bp --profile=st": ["staging"],
@@ -439,7 +470,7 @@ def test_bash_hands_paths_and_commands_to_bash(world: Path, bp_bin: Path, tmp_pa
 def test_bash_script_knows_every_command_and_flag(world: Path, bp_bin: Path) -> None:
     lines = ["bp ", "bp profiles "] + [f"bp {c.name} --" for c in COMMANDS]
     replies = run_bash(world, bp_bin, lines)
-    assert set(replies[0]) == {c.path[0] for c in COMMANDS}
+    assert set(replies[0]) == {c.path[0] for c in COMMANDS} | {HELP_WORD}
     assert set(replies[1]) == {c.path[1] for c in COMMANDS if c.path[0] == "profiles"}
     for command, reply in zip(COMMANDS, replies[2:], strict=True):
         assert set(reply) == long_flags(command), command.name
@@ -504,7 +535,7 @@ def test_fish_completes_with_descriptions(world: Path, bp_bin: Path) -> None:
 def test_fish_script_knows_every_command(world: Path, bp_bin: Path, tmp_path: Path) -> None:
     (tmp_path / "homes").mkdir()
     replies = run_fish(world, bp_bin, ["bp ", "bp profiles ", f"bp --botpressHome {tmp_path}/hom"])
-    assert {r.split("\t")[0] for r in replies[0]} == {c.path[0] for c in COMMANDS}
+    assert {r.split("\t")[0] for r in replies[0]} == {c.path[0] for c in COMMANDS} | {HELP_WORD}
     assert {r.split("\t")[0] for r in replies[1]} == {
         c.path[1] for c in COMMANDS if c.path[0] == "profiles"
     }
@@ -583,6 +614,7 @@ def test_zsh_knows_every_command(zsh_fpath: Zsh) -> None:
     seen = zsh_fpath.tab("bp ", "% bp ")
     for command in COMMANDS:
         assert command.path[0] in seen
+    assert HELP in zsh_listing(seen)
     seen = zsh_fpath.tab("bp profiles ", "% bp profiles ")
     for command in COMMANDS:
         if command.path[0] == "profiles":
