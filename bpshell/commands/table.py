@@ -179,6 +179,9 @@ class Command:
     # From its first argument on, every word is the command line it runs (``bp exec``), as
     # with sudo and aws-vault: ``bp exec echo -p x`` passes ``-p x`` on.
     runs_a_command: bool = False
+    # It only looks (``bp doctor``): no first-run import of the official CLI's files, no sweep
+    # of private homes a killed ``bp exec`` left, before it runs.
+    read_only: bool = False
 
     @property
     def name(self) -> str:
@@ -292,6 +295,20 @@ class EnvOptions:
 
 
 @dataclass(frozen=True)
+class ImportOptions:
+    """``bp profiles import``."""
+
+    move: bool = False
+
+
+@dataclass(frozen=True)
+class DoctorOptions:
+    """``bp doctor``."""
+
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class ExecOptions:
     """``bp exec``."""
 
@@ -325,6 +342,12 @@ async def _run_import(options: Any, opts: GlobalOptions, env: Env) -> Result:
     from bpshell.official.files import run_import
 
     return await run_import(options, opts, env)
+
+
+async def _run_doctor(options: Any, opts: GlobalOptions, env: Env) -> Result:
+    from bpshell.doctor import run_doctor
+
+    return await run_doctor(options, opts, env)
 
 
 async def _run_env(options: Any, opts: GlobalOptions, env: Env) -> Result:
@@ -508,7 +531,19 @@ COMMANDS: tuple[Command, ...] = (
         ("profiles", "import"),
         "import the profiles and login of the official Botpress CLI",
         _run_import,
-        examples=("bp profiles import", "bp profiles import --botpressHome ~/.botpress"),
+        ImportOptions,
+        flags=(
+            Flag(
+                ("--move",),
+                "move",
+                help="then remove the imported tokens from the official CLI's files",
+            ),
+        ),
+        examples=(
+            "bp profiles import",
+            "bp profiles import --move",
+            "bp profiles import --botpressHome ~/.botpress",
+        ),
     ),
     Command(
         ("env",),
@@ -565,6 +600,23 @@ COMMANDS: tuple[Command, ...] = (
         _run_workspaces_list,
         aliases=("ls",),
         examples=("bp workspaces list", "bp workspaces list -p prod --json"),
+    ),
+    Command(
+        ("doctor",),
+        "check the keyring, files, profiles, network and tools; say how to fix each problem",
+        _run_doctor,
+        DoctorOptions,
+        flags=(
+            Flag(
+                ("--timeout",),
+                "timeout",
+                "SECONDS",
+                "time allowed per check that touches the network (default 10)",
+                convert=_positive_float,
+            ),
+        ),
+        examples=("bp doctor", "bp doctor -p prod", "bp doctor --json"),
+        read_only=True,
     ),
     Command(
         ("shell",),
