@@ -603,7 +603,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         ("doctor",),
-        "check the keyring, files, profiles, network and tools; say how to fix each problem",
+        "check the keyring, files, profiles, API and tools; say how to fix each problem",
         _run_doctor,
         DoctorOptions,
         flags=(
