@@ -396,6 +396,28 @@ class ApiClient:
                 await anyio.sleep(wait)
 
 
+class Reached(NamedTuple):
+    """How an API answered a request without credentials (see :func:`reach`)."""
+
+    status: int
+    date: str | None  # the answer's Date header, as sent
+    sent_at: float  # time.time() when the request left and when its answer came
+    answered_at: float
+
+
+async def reach(http: httpx.AsyncClient, api_url: str) -> Reached:
+    """One ``GET /v1/admin/account/me`` with no token (the API answers 401): whether the API
+    can be reached from here, through the proxy and the TLS trust in force, and its clock.
+    Raises :class:`NetworkError` (or :class:`ApiTimeoutError`) when it cannot; the caller
+    bounds the time."""
+    sent_at = time.time()
+    with _translated(api_url):
+        request = http.build_request("GET", api_url + "/v1/admin/account/me")
+        response = await http.send(request, stream=True)
+        await response.aclose()  # the body is not read: only that an answer came, and when
+    return Reached(response.status_code, response.headers.get("date"), sent_at, time.time())
+
+
 class _Answer(NamedTuple):
     """An answer with its body read (within the bounds) and its connection released."""
 

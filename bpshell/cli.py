@@ -118,8 +118,9 @@ def _as_help_flag(words: Sequence[str]) -> list[str]:
 def _run_async(invocation: Invocation, env: Env) -> int:
     command = invocation.command
     assert command is not None
-    _sweep_private_homes(env)
-    first_run = _first_run(invocation, env)
+    if not command.read_only:
+        _sweep_private_homes(env)
+    first_run = not command.read_only and _first_run(invocation, env)
     offline = command.offline
     if (
         offline is not None

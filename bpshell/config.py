@@ -404,10 +404,11 @@ class ConfigStore:
         """Whether config.json exists."""
         return self.path.exists()
 
-    def load(self) -> ConfigFile:
+    def load(self, *, repair: bool = True) -> ConfigFile:
         """The current file; an empty config when there is none. Never writes (but may make a
-        file others can read 0600, see the module docstring). Raises :class:`ConfigError`
-        when the file or the home is untrusted, not a regular file, unreadable or invalid."""
+        file others can read 0600, see the module docstring; not with ``repair`` False, as
+        ``bp doctor`` reads it). Raises :class:`ConfigError` when the file or the home is
+        untrusted, not a regular file, unreadable or invalid."""
         try:
             _check_trusted(self.home, os.stat(self.home), "700")
             fd, target = _open_config(self.path)
@@ -419,7 +420,8 @@ class ConfigStore:
             try:
                 info = os.fstat(fd)
                 self._check_file(info, target)
-                self._tighten(fd, info, target)
+                if repair:
+                    self._tighten(fd, info, target)
                 raw = handle.read(MAX_CONFIG_BYTES + 1)
             except OSError as exc:
                 raise self._unreadable(exc) from None

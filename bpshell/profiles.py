@@ -380,7 +380,9 @@ async def _verify_all(
     return results
 
 
-async def _check_one(profile: Profile, token: str | None, seconds: float, env: Env) -> Verification:
+async def _check_one(
+    profile: Profile, token: str | None, seconds: float, env: Env, *, role: bool = False
+) -> Verification:
 
     from bpshell.api import Verification, verify
     from bpshell.errors import NotLoggedInError as Missing
@@ -393,7 +395,7 @@ async def _check_one(profile: Profile, token: str | None, seconds: float, env: E
         return Verification("bad_response", error=Missing(exc.message))
     # Each request has ``seconds``; a wait for the rate limiter's window is not the server's
     # slowness (40 profiles under 10 requests per 10 s take a while, and all succeed).
-    return await verify(env.api(api_url, token, timeout=seconds), profile.workspaceId)
+    return await verify(env.api(api_url, token, timeout=seconds), profile.workspaceId, role=role)
 
 
 async def run_use(options: UseOptions, opts: GlobalOptions, env: Env) -> Result:

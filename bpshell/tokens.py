@@ -103,6 +103,17 @@ class KeyringTokens:
             return self
         return KeyringTokens(service=service, _shared=self._shared)
 
+    @property
+    def backend_name(self) -> str | None:
+        """The backend that answers (or failed to), once a call has looked for one: the
+        keyring library's name of it (``SecretService Keyring``), the first of a chain."""
+        backend = self._shared.backend
+        chained = getattr(backend, "backends", None)
+        if chained:
+            backend = chained[0]
+        name = getattr(backend, "name", None)
+        return clean(name) if isinstance(name, str) else None
+
     async def get(self, profile: str) -> str | None:
         """See :meth:`TokenStore.get`."""
         service = self.service

@@ -146,6 +146,15 @@ def seen(tmp_path_factory: pytest.TempPathFactory, sandbox_server: Sandbox) -> S
         "notoken": {"apiUrl": sandbox.url, "workspaceId": "ws_acme"},
     }))  # fmt: skip
     seen.add("bp profiles import", _run(official, "profiles", "import"))
+    kept = official.home / "global.cache.json"
+    kept.write_text(json.dumps({"token": BOB_TOKEN, "workspaceId": "ws_initech"}))
+    seen.add("bp profiles import", _run(official, "profiles", "import", "--move", code=1))
+    seen.add("bp doctor", _run(official, "doctor", code=1))  # bob's token: nowhere but there
+    both = Bp(tmp_path_factory.mktemp("doctor") / "botpress")
+    _login(both, sandbox, "--workspaceId", "ws_acme")
+    seen.add("bp doctor", _run(
+        both, "doctor", env={"BP_TOKEN": ALICE_TOKEN, "SHELL": "/bin/bash", "HOME": "/nonexistent"}
+    ))  # fmt: skip
     errors = bp("profiles", "use", "nope", "--json")
     assert errors.code == 1
     seen.add("Errors", errors.err)
@@ -164,6 +173,7 @@ def test_every_command_of_the_brief_is_documented() -> None:
         "bp profiles active", "bp profiles get", "bp profiles use", "bp profiles use --unset",
         "bp profiles rm",
         "bp profiles rename", "bp profiles import", "bp workspaces list", "bp env",
+        "bp doctor",
         "bp --version", "Errors",
     }  # fmt: skip
     assert set(SECTIONS) == commands

@@ -71,7 +71,7 @@ def test_first_command_imports_an_08_login(bp: Bp) -> None:
         "global.cache.json; its token is in the keyring\n"
         '  Active profile is now "default"\n'
         f"note: the official CLI keeps these tokens in plain text in {bp.home}/global.cache.json; "
-        "bpshell leaves its files as they are\n"
+        "bpshell leaves its files as they are (bp profiles import --move removes them there)\n"
     )
     assert bp.config() == {
         "version": 1,

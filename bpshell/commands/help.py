@@ -71,8 +71,8 @@ What bp's exit status means.
 
   0    done
   1    the command failed: the API refused or could not be reached, a profile is
-       unknown, a check failed (profiles list --verify, profiles active), a token
-       could not be removed, or a question was answered no
+       unknown, a check failed (profiles list --verify, profiles active, doctor), a
+       token could not be removed, or a question was answered no
   2    usage: a wrong command, flag, argument or value; a question with no terminal
        to ask it and no -y; config.json unreadable or not valid, or a .bp-profile
        refused; no official CLI to hand a command to

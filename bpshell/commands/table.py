@@ -180,6 +180,9 @@ class Command(NamedTuple):
     # Whether the command acts on the profile in use when none is named (-p, BP_PROFILE): a
     # folder's .bp-profile is read for it before it runs (bpshell.local_profile).
     uses_profile: bool = True
+    # It only looks (``bp doctor``): no first-run import of the official CLI's files, no sweep
+    # of private homes a killed ``bp exec`` left, before it runs.
+    read_only: bool = False
 
     @property
     def name(self) -> str:
@@ -294,6 +297,18 @@ class EnvOptions(NamedTuple):
     shell: str = "sh"
 
 
+class ImportOptions(NamedTuple):
+    """``bp profiles import``."""
+
+    move: bool = False
+
+
+class DoctorOptions(NamedTuple):
+    """``bp doctor``."""
+
+    timeout: float = 10.0
+
+
 class ExecOptions(NamedTuple):
     """``bp exec``."""
 
@@ -327,6 +342,12 @@ async def _run_import(options: Any, opts: GlobalOptions, env: "Env") -> "Result"
     from bpshell.official.files import run_import
 
     return await run_import(options, opts, env)
+
+
+async def _run_doctor(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
+    from bpshell.doctor import run_doctor
+
+    return await run_doctor(options, opts, env)
 
 
 async def _run_env(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
@@ -529,7 +550,19 @@ COMMANDS: tuple[Command, ...] = (
         ("profiles", "import"),
         "import the profiles and login of the official Botpress CLI",
         _run_import,
-        examples=("bp profiles import", "bp profiles import --botpressHome ~/.botpress"),
+        ImportOptions,
+        flags=(
+            Flag(
+                ("--move",),
+                "move",
+                help="then remove the imported tokens from the official CLI's files",
+            ),
+        ),
+        examples=(
+            "bp profiles import",
+            "bp profiles import --move",
+            "bp profiles import --botpressHome ~/.botpress",
+        ),
         uses_profile=False,
     ),
     Command(
@@ -589,6 +622,23 @@ COMMANDS: tuple[Command, ...] = (
         _run_workspaces_list,
         aliases=("ls",),
         examples=("bp workspaces list", "bp workspaces list -p prod --json"),
+    ),
+    Command(
+        ("doctor",),
+        "check the keyring, files, profiles, API and tools; say how to fix each problem",
+        _run_doctor,
+        DoctorOptions,
+        flags=(
+            Flag(
+                ("--timeout",),
+                "timeout",
+                "SECONDS",
+                "time allowed per check that touches the network (default 10)",
+                convert=_positive_float,
+            ),
+        ),
+        examples=("bp doctor", "bp doctor -p prod", "bp doctor --json"),
+        read_only=True,
     ),
     Command(
         ("shell",),

@@ -1,18 +1,29 @@
 """The official CLI's ``profiles.json`` and ``global.cache.json`` imported as bpshell profiles.
 
-Read only, never changed; every entry is checked like bpshell's own input, and a bad one is
-skipped with its reason. Tokens go to the keyring where one works.
+Every entry is checked like bpshell's own input, and a bad one is skipped with its reason.
+Tokens go to the keyring where one works. The files are only read, except by
+``bp profiles import --move`` (:func:`move_tokens`): once the import is committed, it removes
+from them the token fields, and only those, whose tokens bpshell's profiles hold (read back
+from the store, under config.json's lock); everything else in them stays as it was, with the
+same permissions, replaced atomically. A symlink, a file of another user or one that changed
+meanwhile is left alone. So a failed import removes nothing, and whatever stops the move, each
+token is in both places or in bpshell's store, never in neither.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import secrets
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from bpshell.commands import GlobalOptions, NoOptions
+from bpshell.commands import GlobalOptions
+from bpshell.commands.table import ImportOptions
 from bpshell.config import (
     DEFAULT_API_URL,
     DEFAULT_PROFILE,
@@ -23,7 +34,7 @@ from bpshell.config import (
     check_workspace_id,
 )
 from bpshell.env import Env
-from bpshell.errors import BpError, UsageError
+from bpshell.errors import BpError, ExitStatus, UsageError
 from bpshell.render import Result, clean
 from bpshell.tokens import Storage
 
@@ -108,8 +119,7 @@ def read_official(home: Path) -> OfficialState:
 
 def _load(path: Path, skipped: list[Skipped]) -> dict[str, Any] | None:
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_OFFICIAL_BYTES + 1)
+        raw = _read(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -123,6 +133,16 @@ def _load(path: Path, skipped: list[Skipped]) -> dict[str, Any] | None:
         skipped.append(Skipped(None, path.name, "not a JSON object"))
         return None
     return data
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes (one past the bound at most); OSError when it cannot be read or is no
+    regular file (a FIFO in its place is never waited on)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "it is not a regular file")
+        return handle.read(MAX_OFFICIAL_BYTES + 1)
 
 
 def _check(name: str, entry: object, source: str) -> Found | Skipped | None:
@@ -199,15 +219,19 @@ def _report_lines(report: ImportReport) -> list[str]:
     return lines
 
 
-async def run_import(options: NoOptions, opts: GlobalOptions, env: Env) -> Result:
-    """``bp profiles import``: import the official CLI's profiles now; report each one."""
+async def run_import(options: ImportOptions, opts: GlobalOptions, env: Env) -> Result:
+    """``bp profiles import``: import the official CLI's profiles now; report each one. With
+    ``--move``, then remove from its files the tokens bpshell now holds."""
     files = official_files(env.home)
+    nothing: dict[str, Any] = {"added": [], "skipped": [], "activeProfile": None}
+    if options.move:
+        nothing.update(moved=[], kept=[])
     if not files:
         env.err(
             f"No files of the official Botpress CLI in {env.home} "
             f"({PROFILES_FILE}, {CACHE_FILE}); nothing to import."
         )
-        return Result({"added": [], "skipped": [], "activeProfile": None}, "")
+        return Result(nothing, "")
     from bpshell.official.homes import is_private_home
 
     if is_private_home(env.home):
@@ -215,12 +239,12 @@ async def run_import(options: NoOptions, opts: GlobalOptions, env: Env) -> Resul
             f"{env.home} is the private home of a bp exec, whose credentials are in its "
             "environment (BP_TOKEN, BP_WORKSPACE_ID, BP_API_URL); nothing to import."
         )
-        return Result({"added": [], "skipped": [], "activeProfile": None}, "")
+        return Result(nothing, "")
     report = await import_official(env)
     env.config.create()  # done now: the next command need not try again
     if not report.added and not report.skipped:
         env.err(f"The official Botpress CLI is logged out in {env.home}; nothing to import.")
-    data = {
+    data: dict[str, Any] = {
         "added": [
             {
                 "profile": e.name,
@@ -236,17 +260,222 @@ async def run_import(options: NoOptions, opts: GlobalOptions, env: Env) -> Resul
         ],
         "activeProfile": report.active,
     }
-    if report.added:
-        env.err(_plain_text_note(files))
-    return Result(data, "\n".join(_report_lines(report)))
+    lines = _report_lines(report)
+    if not options.move:
+        if report.added:
+            env.err(_plain_text_note(files))
+        return Result(data, "\n".join(lines))
+    moved, kept = await move_tokens(env, report)
+    data["moved"] = [{"profile": m.name, "source": m.source} for m in moved]
+    data["kept"] = [{"profile": k.name, "source": k.source, "reason": k.reason} for k in kept]
+    lines += _move_lines(env.home, moved, kept)
+    if moved:
+        env.err(
+            "note: the official CLI now gets credentials from bp only: run it as "
+            "bp exec -- bp deploy, or run bp deploy (bp hands it over)"
+        )
+    return Result(data, "\n".join(lines), ExitStatus.FAILURE if kept else ExitStatus.OK)
 
 
 def _plain_text_note(files: Sequence[Path]) -> str:
     names = " and ".join(str(f) for f in files)
     return (
         f"note: the official CLI keeps these tokens in plain text in {names}; "
-        "bpshell leaves its files as they are"
+        "bpshell leaves its files as they are (bp profiles import --move removes them there)"
     )
+
+
+def _move_lines(home: Path, moved: Sequence[Moved], kept: Sequence[Kept]) -> list[str]:
+    lines = []
+    for source in OFFICIAL_FILES:
+        names = [f'"{clean(m.name)}"' for m in moved if m.source == source]
+        if names:
+            plural = "s" * (len(names) != 1)
+            lines.append(
+                f"Removed the token{plural} of profile{plural} {', '.join(names)} from "
+                f"{home / source} (the rest of it is unchanged)"
+            )
+    for keep in kept:
+        what = f'the token of profile "{clean(keep.name)}"' if keep.name else "the tokens"
+        lines.append(f"Kept {what} in {home / keep.source}: {clean(keep.reason)}")
+    return lines
+
+
+class Moved(NamedTuple):
+    """A token removed from one of the official CLI's files: bpshell holds it."""
+
+    name: str
+    source: str
+
+
+class Kept(NamedTuple):
+    """A token left in one of the official CLI's files, and why."""
+
+    name: str | None
+    source: str
+    reason: str
+
+
+def plain_tokens(home: Path) -> list[tuple[Path, list[tuple[str, str]]]]:
+    """Each of the official CLI's files in ``home`` that holds tokens, with its (profile,
+    token) pairs (``global.cache.json``'s is its active profile's)."""
+    found = []
+    for source in OFFICIAL_FILES:
+        data = _load(home / source, [])
+        entries = _token_entries(source, data) if data else []
+        if entries:
+            found.append((home / source, entries))
+    return found
+
+
+def _token_entries(source: str, data: dict[str, Any]) -> list[tuple[str, str]]:
+    if source == CACHE_FILE:
+        token, active = data.get("token"), data.get("activeProfile")
+        name = active if isinstance(active, str) and active else DEFAULT_PROFILE
+        return [(name, token)] if isinstance(token, str) and token else []
+    return [
+        (name, entry["token"])
+        for name, entry in data.items()
+        if isinstance(entry, dict) and isinstance(entry.get("token"), str) and entry["token"]
+    ]
+
+
+async def move_tokens(env: Env, report: ImportReport) -> tuple[list[Moved], list[Kept]]:
+    """After an import is committed: under config.json's lock (no logout can remove a profile
+    meanwhile), remove from the official CLI's files each token some bpshell profile holds,
+    as read back from its store now; say why each other one is kept."""
+    skipped = {(s.source, s.name): s.reason for s in report.skipped}
+    moved: list[Moved] = []
+    kept: list[Kept] = []
+    with env.config.transaction() as transaction:
+        held, unreadable = await _held_tokens(transaction.config, env)
+        for source in OFFICIAL_FILES:
+            removed, left, refusal = _strip(env.home / source, held)
+            moved += [Moved(name, source) for name in removed]
+            for name in left:
+                reason = refusal or unreadable.get(name) or skipped.get((source, name))
+                if reason == THAT_NAME:
+                    reason = f"{THAT_NAME}, with another token"
+                kept.append(Kept(name, source, reason or "no bpshell profile holds this token"))
+    return moved, kept
+
+
+THAT_NAME = "a bpshell profile has that name"
+
+
+async def _held_tokens(config: Any, env: Env) -> tuple[set[str], dict[str, str]]:
+    """The tokens bpshell's profiles hold, read back from their stores, and why a profile's
+    could not be read."""
+    import anyio
+
+    from bpshell.tokens import read_token
+
+    held: set[str] = set()
+    unreadable: dict[str, str] = {}
+
+    async def read(name: str, profile: Profile) -> None:
+        problems: list[str] = []
+        token, _ = await read_token(env.keyring, name, profile, problems.append)
+        if token is not None:
+            held.add(token)
+        elif problems:
+            unreadable[name] = problems[0].removeprefix("warning: ")
+
+    async with anyio.create_task_group() as group:
+        for name, profile in config.profiles.items():
+            group.start_soon(read, name, profile)
+    return held, unreadable
+
+
+def _strip(path: Path, held: set[str]) -> tuple[list[str], list[str], str | None]:
+    """Remove from the file at ``path`` the token fields whose tokens are in ``held``: the
+    profiles whose token went, those whose token stays, and why nothing could be changed."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return [], [], None
+    except OSError as exc:
+        why = "it is a symlink" if exc.errno == errno.ELOOP else f"cannot read it: {exc.strerror}"
+        return [], _names(path), f"{why}; bpshell changes only a regular file of yours"
+    with open(fd, "rb") as handle:
+        info = os.fstat(fd)
+        raw = handle.read(MAX_OFFICIAL_BYTES + 1) if stat.S_ISREG(info.st_mode) else b""
+    try:
+        data = json.loads(raw) if 0 < len(raw) <= MAX_OFFICIAL_BYTES else None
+    except (ValueError, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        return [], [], None
+    entries = _token_entries(path.name, data)
+    if not entries:
+        return [], [], None
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+        return [], [n for n, _ in entries], "it is not a regular file of yours"
+    removed = [name for name, token in entries if token in held]
+    left = [name for name, token in entries if token not in held]
+    if not removed:
+        return [], left, None
+    if path.name == CACHE_FILE:
+        data.pop("token")
+    else:
+        for entry in data.values():
+            if isinstance(entry, dict) and entry.get("token") in held:
+                entry.pop("token")
+    all_names = [name for name, _ in entries]
+    lines = b"\n" in raw.strip()  # as the official CLI writes it: indented by 2, or on one line
+    text = json.dumps(
+        data,
+        ensure_ascii=False,
+        indent=2 if lines else None,
+        separators=None if lines else (",", ":"),
+    )
+    try:
+        _replace(path, info, text + ("\n" if raw.endswith(b"\n") else ""))
+    except _Changed:
+        return [], all_names, "it changed while bpshell rewrote it; run the move again"
+    except OSError as exc:
+        return [], all_names, f"cannot rewrite it: {exc.strerror}"
+    return removed, left, None
+
+
+def _names(path: Path) -> list[str]:
+    data = _load(path, [])
+    return [name for name, _ in _token_entries(path.name, data)] if data else []
+
+
+class _Changed(Exception):
+    """The official file is no longer the one that was read."""
+
+
+def _replace(path: Path, read: os.stat_result, text: str) -> None:
+    """Put ``text`` in place of ``path`` atomically, with the mode it had; :class:`_Changed`
+    when another program replaced or wrote it since it was ``read``."""
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            os.fchmod(fd, stat.S_IMODE(read.st_mode))
+            view = memoryview(text.encode("utf-8"))
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        now = os.lstat(path)
+        same = (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns)
+        if same != (read.st_dev, read.st_ino, read.st_size, read.st_mtime_ns):
+            raise _Changed
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    with contextlib.suppress(OSError):
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
 
 async def import_on_first_run(env: Env) -> None:

@@ -9,6 +9,7 @@ No authentication, never counted in the stats nor rate limited, all JSON:
 ``GET|POST /__sandbox/fail-rate``      ``{"rate": R}``.
 ``GET|POST /__sandbox/rate-limit``     ``{"limit": N, "window_s": S}``; ``{"limit": null}``
                                        turns limiting off.
+``GET|POST /__sandbox/clock``          ``{"offset_s": S}``: seconds added to the ``Date`` header.
 ``GET /__sandbox/stats``               :meth:`Stats.to_json`.
 ``POST /__sandbox/reset``              what :meth:`Sandbox.reset` does.
 
@@ -32,6 +33,7 @@ _METHODS: Mapping[str, tuple[str, ...]] = {
     "latency": ("GET", "POST"),
     "fail-rate": ("GET", "POST"),
     "rate-limit": ("GET", "POST"),
+    "clock": ("GET", "POST"),
     "stats": ("GET",),
     "reset": ("POST",),
 }
@@ -83,6 +85,10 @@ def _answer(sandbox: Sandbox, method: str, name: str, payload: dict[str, Any]) -
         if setting is None:
             return json_reply(200, {"limit": None})
         return json_reply(200, {"limit": setting.limit, "window_s": setting.window_s})
+    if name == "clock":
+        if method == "POST":
+            sandbox.clock_offset_s = _number(payload, "offset_s")
+        return json_reply(200, {"offset_s": sandbox.clock_offset_s})
     if name == "stats":
         return json_reply(200, sandbox.stats.to_json())
     sandbox.reset()

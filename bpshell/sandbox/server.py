@@ -71,6 +71,7 @@ class Sandbox:
         self._latency_ms = 0.0
         self._fail_rate = 0.0
         self._page_size = 20
+        self._clock_offset_s = 0.0
         self.latency_ms = latency_ms
         self.fail_rate = fail_rate
         self.page_size = page_size
@@ -201,6 +202,19 @@ class Sandbox:
         with self._lock:
             self._page_size = value
 
+    @property
+    def clock_offset_s(self) -> float:
+        """Seconds added to the real time in every answer's ``Date`` header: a server whose
+        clock is off (or a client's, seen from the server)."""
+        return self._clock_offset_s
+
+    @clock_offset_s.setter
+    def clock_offset_s(self, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > 1e9:
+            raise ValueError("clock_offset_s must be a number of seconds")
+        with self._lock:
+            self._clock_offset_s = float(value)
+
     def set_latency(self, ms: float) -> None:
         """Same as assigning :attr:`latency_ms`."""
         self.latency_ms = ms
@@ -274,10 +288,11 @@ class Sandbox:
         self._traffic.reset()
 
     def reset(self) -> None:
-        """Clear the faults and the stats, and turn rate limiting off.
+        """Clear the faults and the stats, turn rate limiting off and set the clock right.
 
         Latency, fail rate and page size are kept.
         """
+        self.clock_offset_s = 0
         self.clear_faults()
         self._limiter.configure(None)
         self.reset_stats()

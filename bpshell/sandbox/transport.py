@@ -13,6 +13,7 @@ import json
 import socket
 import struct
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -93,6 +94,11 @@ class _Handler(BaseHTTPRequestHandler):
     def finish(self) -> None:
         self._sandbox._unregister(self.connection)
         super().finish()
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header, on the sandbox's clock (:attr:`Sandbox.clock_offset_s`)."""
+        now = time.time() if timestamp is None else timestamp
+        return super().date_time_string(now + self._sandbox.clock_offset_s)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: tests and the demo own the terminal."""
