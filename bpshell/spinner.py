@@ -189,6 +189,12 @@ class WaitingTokens:
         """See :meth:`bpshell.tokens.TokenStore.scoped`."""
         return WaitingTokens(self._store.scoped(service), self._spinner)
 
+    @property
+    def backend_name(self) -> str | None:
+        """The wrapped store's backend name, when it has one (``bp doctor`` names it)."""
+        name = getattr(self._store, "backend_name", None)
+        return name if isinstance(name, str) else None
+
     async def get(self, profile: str) -> str | None:
         """See :meth:`bpshell.tokens.TokenStore.get`."""
         with self._spinner.waiting("Reading the keyring…"):

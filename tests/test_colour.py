@@ -127,6 +127,7 @@ def test_warnings_are_yellow_and_hints_dim(home: Path, sandbox: Sandbox) -> None
     result = on_a_terminal(
         home, "login", "--token", ALICE_TOKEN, "--apiUrl", sandbox.url,
         "--workspaceId", "ws_acme", "--insecure-storage",
+        env={"CI": ""},  # the --token hint is left out in CI, where no one reads it
     )  # fmt: skip
     assert result.code == 0, result.out
     assert f"{YELLOW}warning:{END_COLOUR} --insecure-storage: the token is stored" in result.out
