@@ -26,6 +26,7 @@ from bpshell.keys import shell_bindings
 from bpshell.lines import scan
 from bpshell.session import Session
 from bpshell.shell import LineRunner, sigint_cancels
+from bpshell.sightings import watch_requests
 from bpshell.toolbar import prompt_text, toolbar_text
 
 
@@ -35,7 +36,13 @@ def make_prompt(
     """The prompt of ``session``: live message and toolbar, completion, redacted history."""
     return PromptSession(
         message=lambda: prompt_text(session.view),
-        bottom_toolbar=lambda: toolbar_text(session.view, session.auth, session.sandbox),
+        bottom_toolbar=lambda: toolbar_text(
+            session.view,
+            session.auth,
+            session.sandbox,
+            notice=session.notice,
+            width=get_app().output.get_size().columns,
+        ),
         completer=session.completer,
         complete_while_typing=False,
         key_bindings=merge_key_bindings([shell_bindings(session.completer), continuation()]),
@@ -79,6 +86,7 @@ async def run_repl(
 ) -> int:
     """Prompt and run lines until Ctrl-D or ``exit``; always 0."""
     session = session or Session(runner.env, opts, sandbox=sandbox)
+    watch_requests(runner.env, session.seen)
     prompt = make_prompt(session, input, output)
     session.on_change = prompt.app.invalidate
     runner.after = session.after_command
@@ -105,7 +113,8 @@ async def run_repl(
                     except EOFError:
                         break
                     await session.reload()
-                    await runner.run_text(text)
+                    with session.command_running():
+                        await runner.run_text(text)
         finally:
             group.cancel_scope.cancel()
     return 0

@@ -9,10 +9,18 @@ background tasks run in a task group beside the prompt and only update that memo
   config.json; when it changed (this shell or another process), the view is reloaded;
 * when the view's key changes (a switch: profile, API URL, workspace or file token), the
   running check is cancelled and a new one starts (``verify`` of the resolved credentials);
+  while no command runs it is done again every :data:`RECHECK_S` seconds, the toolbar
+  keeping what it shows until the answer;
+* what a command's requests with the checked credentials meet (:meth:`Session.seen`, from
+  :mod:`bpshell.sightings`) shows at once: a 401 or no answer is ``✗``, and an answer after
+  a failure starts a check;
 * the active profile's workspaces are loaded from the disk cache (in a thread) and fetched
   from the API when missing or stale, always after a login in this shell; a profile named on
-  the line (``-p``) is loaded from disk on request. In memory they are keyed by (profile,
-  API URL) and dropped when that profile's API URL or file token changes.
+  the line (``-p``) is loaded from disk on request, and fetched with its own stored token
+  when missing or stale (one fetch per profile in flight; :attr:`Session.notice` says so
+  while Tab has nothing to offer). In memory they are keyed by (profile, API URL) and
+  dropped when that profile's API URL or token changes, and a fetch whose profile changed
+  meanwhile is thrown away.
 
 Failures never reach the prompt: expected errors become state (``✗ reason``), anything else is
 one warning line.
@@ -25,26 +33,28 @@ keystroke typed meanwhile is handled at once.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import io
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
 
-from bpshell.cache import STALE_AFTER_S, cache_path, read_workspaces
+from bpshell.cache import STALE_AFTER_S, cache_path, drop_workspaces, read_workspaces
 from bpshell.commands import GlobalOptions
 from bpshell.complete import peek_config
 from bpshell.completion import CompletionData, Key, SearchIndex, ShellCompleter
 from bpshell.env import Env
 from bpshell.errors import BpError
-from bpshell.render import workspace_label
+from bpshell.render import clean, workspace_label
+from bpshell.sightings import Credentials, Sighting
 from bpshell.toolbar import Auth, View
 
 if TYPE_CHECKING:
@@ -52,6 +62,10 @@ if TYPE_CHECKING:
 
 POLL_S = 1.0
 RETRY_AFTER_FAILURE_S = 30.0
+RECHECK_S = 180.0  # the toolbar's check of the credentials, again, while the shell is idle
+NOTICE_S = 10.0  # how long the toolbar says that a fetch asked for by Tab failed
+REJECTED = "the token is invalid or expired"  # what the API's 401 means (api.AuthError)
+PROFILE_TOKENS = ("keyring", "file")  # workspaces.PROFILE_TOKENS, without httpx
 DEFAULT_API_URL = "https://api.botpress.cloud"  # config.DEFAULT_API_URL, without pydantic
 HEAVY_MODULES = ("bpshell.config", "bpshell.profiles", "bpshell.workspaces", "bpshell.api")
 
@@ -154,8 +168,11 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-async def check_auth(env: Env, opts: GlobalOptions) -> Auth:
-    """Check the credentials commands would use now; a value, never raised."""
+async def check_auth(
+    env: Env, opts: GlobalOptions, sending: Callable[[Credentials], None] = lambda _: None
+) -> Auth:
+    """Check the credentials commands would use now; a value, never raised. ``sending`` is
+    told which credentials, before the request."""
     from bpshell.api import verify
     from bpshell.profiles import resolve
 
@@ -167,6 +184,7 @@ async def check_auth(env: Env, opts: GlobalOptions) -> Auth:
         return Auth("failed", "no token found" if resolved.profile else "not logged in")
     if resolved.workspace_id is None:
         return Auth("failed", "no workspace ID")
+    sending(Credentials.of(resolved.api_url, resolved.token))
     verification = await verify(env.api(resolved.api_url, resolved.token), resolved.workspace_id)
     if verification.ok and verification.account is not None:
         return Auth("ok", verification.account.email)
@@ -209,6 +227,11 @@ class Session:
         self._wake = anyio.Event()
         self._refetch: set[Key] = set()
         self._check_scope: anyio.CancelScope | None = None
+        self._checked: Credentials | None = None  # what the toolbar's check sends
+        self._checked_at = time.monotonic()
+        self._command_running = False
+        self._awaited: set[Key] = set()  # asked for by Tab with nothing to show yet
+        self._fetch_failure: tuple[str, float] | None = None  # (notice, until when)
         self._group: anyio.abc.TaskGroup | None = None
         self._warned: set[str] = set()
 
@@ -218,6 +241,50 @@ class Session:
         if self.view.profile is None or self.view.api_url is None:
             return None
         return (self.view.profile, self.view.api_url)
+
+    @property
+    def notice(self) -> str | None:
+        """A word for the toolbar about what Tab asked for: being fetched, or why it failed."""
+        waiting = sorted({profile for profile, _ in self._awaited})
+        if waiting:
+            return f"fetching workspaces of {clean(', '.join(waiting))}…"
+        if self._fetch_failure is not None and time.monotonic() < self._fetch_failure[1]:
+            return self._fetch_failure[0]
+        return None
+
+    @property
+    def checking(self) -> bool:
+        """Whether a check of the credentials is on its way (quiet ones too)."""
+        return self._check_scope is not None
+
+    @contextlib.contextmanager
+    def command_running(self) -> Iterator[None]:
+        """While in force, a command runs: the credentials are not checked again meanwhile."""
+        self._command_running = True
+        try:
+            yield
+        finally:
+            self._command_running = False
+
+    def seen(self, sighting: Sighting) -> None:
+        """A command's request was answered, or not (see :mod:`bpshell.sightings`): when it
+        carried the checked credentials, the toolbar says at once what it met."""
+        checked = self._checked
+        if checked is None or not sighting.concerns(checked):
+            return
+        if sighting.status == 401:
+            self._settle(Auth("failed", REJECTED))
+        elif sighting.status is None:
+            self._settle(Auth("failed", sighting.failure))
+        elif self.auth.state == "failed":
+            self._checked_at = -RECHECK_S  # it answers again: check once the command is done
+
+    def _settle(self, auth: Auth) -> None:
+        if self._check_scope is not None:  # what it would say is older than this
+            self._check_scope.cancel()
+            self._check_scope = None
+        self.auth, self._checked_at = auth, time.monotonic()
+        self.on_change()
 
     async def run(
         self,
@@ -248,6 +315,8 @@ class Session:
                     await anyio.sleep(POLL_S)
                     await self.reload()
                     self._ensure_active()
+                    self._recheck_if_due()
+                    self._expire_notice()
         finally:
             self._group = None
             await self._env.aclose()
@@ -352,7 +421,10 @@ class Session:
             self._wake = anyio.Event()
             wanted, self._wanted = self._wanted, set()
             for key in wanted:
-                self._ensure(key, fetch=key == self.active_key)
+                self._ensure(key, fetch=True)
+                if key in self._busy and key not in self._indexes:
+                    self._awaited.add(key)
+                    self.on_change()
 
     def _read_profiles(self, config: ConfigFile) -> None:
         override = self._env.environ.get("BP_API_URL")
@@ -398,26 +470,50 @@ class Session:
         )
         self.on_change()
 
-    def _start_check(self) -> None:
+    def _start_check(self, *, quietly: bool = False) -> None:
+        """Check the credentials in force; ``quietly``: the toolbar keeps what it shows until
+        the answer (a periodic check), instead of ``checking…`` (a switch)."""
         if self._check_scope is not None:
             self._check_scope.cancel()
             self._check_scope = None
+        if not quietly:
+            self._checked = None
         if self.view.problem is not None or (
             self.view.profile is None and not self._env.environ.get("BP_TOKEN")
         ):
             self.auth = Auth()
             return
-        self.auth = Auth("checking")
+        if not quietly:
+            self.auth = Auth("checking")
         scope = anyio.CancelScope()
         self._check_scope = scope
         self._spawn("credentials check", self._check, scope, self.view.key)
 
     async def _check(self, scope: anyio.CancelScope, key: object) -> None:
-        with scope:
-            auth = await check_auth(self._env, self.opts)
+        def sending(credentials: Credentials) -> None:
             if key == self.view.key:
-                self.auth = auth
-                self.on_change()
+                self._checked = credentials
+
+        try:
+            with scope:
+                auth = await check_auth(self._env, self.opts, sending)
+                if key == self.view.key:
+                    self.auth, self._checked_at = auth, time.monotonic()
+                    self.on_change()
+        finally:
+            if self._check_scope is scope:
+                self._check_scope = None
+
+    def _recheck_if_due(self) -> None:
+        due = time.monotonic() - self._checked_at >= RECHECK_S
+        idle = not self._command_running and self._check_scope is None
+        if due and idle and self._checked is not None:
+            self._start_check(quietly=True)
+
+    def _expire_notice(self) -> None:
+        if self._fetch_failure is not None and time.monotonic() >= self._fetch_failure[1]:
+            self._fetch_failure = None
+            self.on_change()
 
     def _ensure_active(self) -> None:
         key = self.active_key
@@ -450,6 +546,9 @@ class Session:
             await self._fetch(key)
         finally:
             self._busy.discard(key)
+            if key in self._awaited:
+                self._awaited.discard(key)
+                self.on_change()
         if key in self._refetch:
             self._refetch.discard(key)
             self._ensure(key, fetch=True, force=True)
@@ -467,23 +566,49 @@ class Session:
         self._keep(key, index, found, cached.fetched_at)
 
     async def _fetch(self, key: Key) -> None:
+        """``key``'s workspaces from the API: the active profile with the credentials in
+        force, another one with its own stored token only."""
         from bpshell.profiles import resolve
         from bpshell.workspaces import fetch_workspaces
 
-        if key != self.active_key:
-            return
+        active = key == self.active_key
+        opts = (
+            _pinned(self.opts, self._env)
+            if active
+            else self.opts._replace(profile=key[0], profile_source="flag")
+        )
+        before = self._fingerprints.get(key[0])
         try:
-            resolved = await resolve(_pinned(self.opts, self._env), self._env)
+            resolved = await resolve(opts, self._env)
             if (resolved.profile, resolved.api_url) != key or resolved.token is None:
                 return
+            if resolved.token is None or not (active or resolved.token_source in PROFILE_TOKENS):
+                by_variable = resolved.token_source == "BP_TOKEN"
+                self._failed(key, "BP_TOKEN is set" if by_variable else "no token stored for it")
+                return
+            path = cache_path(self.home, key[0])
+            prior = stamp(path)
             pairs = await fetch_workspaces(self._env, resolved)
-        except BpError:
-            self._failed_at[key] = time.monotonic()
+        except BpError as exc:
+            self._failed(key, exc.message)
+            return
+        written = stamp(path)
+        # Logged in again meanwhile (here or elsewhere): these are another token's workspaces,
+        # and so is the cache the fetch just wrote.
+        if self._urls.get(key[0]) != key[1] or self._fingerprints.get(key[0]) != before:
+            if written != prior and stamp(path) == written:
+                await anyio.to_thread.run_sync(drop_workspaces, self.home, key[0])
             return
         index = await anyio.to_thread.run_sync(SearchIndex, pairs)
-        if self._urls.get(key[0]) == key[1]:
-            self._keep(key, index, stamp(cache_path(self.home, key[0])), time.time())
-        await self._fetch_pats(key, resolved)
+        if self._urls.get(key[0]) == key[1] and self._fingerprints.get(key[0]) == before:
+            self._keep(key, index, written, time.time())
+            await self._fetch_pats(key, resolved)
+
+    def _failed(self, key: Key, reason: str) -> None:
+        self._failed_at[key] = time.monotonic()
+        if key in self._awaited:
+            said = f"cannot fetch workspaces of {clean(key[0])}: {clean(reason)}"
+            self._fetch_failure = (said, time.monotonic() + NOTICE_S)
 
     async def _fetch_pats(self, key: Key, resolved: Any) -> None:
         """The token's PATs (id, note), for ``tokens revoke <Tab>``: memory only, refreshed
@@ -503,6 +628,7 @@ class Session:
         self._index_stamps[key] = found
         self._fetched_at[key] = fetched_at
         self._failed_at.pop(key, None)
+        self._awaited.discard(key)
         self._publish()
 
     def _forget(self, key: Key) -> None:

@@ -15,6 +15,7 @@ from bpshell.render import clean
 
 SEPARATOR = " │ "
 MAX_REASON = 80
+MIN_CUT = 8  # a part cut shorter than this says nothing
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,19 @@ def prompt_text(view: View) -> str:
     return f"bp {clean(view.profile)}{suffix}{pinned} › "
 
 
-def toolbar_text(view: View, auth: Auth, sandbox: bool = False) -> str:
-    """``profile NAME │ workspace NAME (ID) │ URL │ ✓ authenticated as EMAIL``."""
+def toolbar_text(
+    view: View,
+    auth: Auth,
+    sandbox: bool = False,
+    *,
+    notice: str | None = None,
+    width: int | None = None,
+) -> str:
+    """``profile NAME │ workspace NAME (ID) │ URL │ [NOTICE │] ✓ authenticated as EMAIL``.
+
+    In ``width`` columns: the status (✓/✗) stays, then the notice, then as many of the other
+    parts as fit whole, from the first (a status wider than the window is cut at its end).
+    """
     parts = ["SANDBOX"] if sandbox else []
     if view.profile is None and view.problem is None:
         parts.append("not logged in (run: login)")
@@ -73,19 +85,64 @@ def toolbar_text(view: View, auth: Auth, sandbox: bool = False) -> str:
             parts.append(f"workspace {name}({clean(view.workspace_id)})")
     if view.api_url:
         parts.append(clean(view.api_url))
-    status = auth_text(auth) if view.problem is None else f"✗ {_reason(view.problem)}"
-    return SEPARATOR.join([*parts, status] if status else parts)
+    shown_notice = [clean(notice)] if notice else []
+    failed = f"✗ {_reason(view.problem)}" if view.problem is not None else None
+    status = failed or auth_text(auth)
+    full = SEPARATOR.join([*parts, *shown_notice, *([status] if status else [])])
+    if width is None or _width(full) <= width:
+        return full
+    short = failed or auth_text(auth, short=True)
+    return _fit(parts, shown_notice[0] if shown_notice else None, short, width)
 
 
-def auth_text(auth: Auth) -> str:
-    """``checking…``, ``✓ authenticated as EMAIL`` or ``✗ reason``."""
+def auth_text(auth: Auth, *, short: bool = False) -> str:
+    """``checking…``, ``✓ authenticated as EMAIL`` (``short``: ``✓ EMAIL``) or ``✗ reason``."""
     if auth.state == "checking":
         return "checking…"
     if auth.state == "ok":
-        return f"✓ authenticated as {clean(auth.detail)}"
+        return f"✓ {'' if short else 'authenticated as '}{clean(auth.detail)}"
     if auth.state == "failed":
         return f"✗ {_reason(auth.detail)}"
     return ""
+
+
+def _fit(parts: list[str], notice: str | None, status: str, width: int) -> str:
+    """The toolbar in ``width`` columns; see :func:`toolbar_text`."""
+    if status and _width(status) >= width:
+        return _cut(status, width)
+    kept = [status] if status else []
+    room = width - _width(status) - (len(SEPARATOR) if status else 0)
+    if notice is not None and room >= MIN_CUT:
+        kept.insert(0, _cut(notice, room))
+        room -= _width(kept[0]) + len(SEPARATOR)
+    head: list[str] = []
+    for part in parts:
+        if _width(part) > room:
+            break
+        head.append(part)
+        room -= _width(part) + len(SEPARATOR)
+    if not head and not kept:
+        return _cut(parts[0], width)
+    return SEPARATOR.join([*head, *kept])
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` columns, ending with ``…`` when cut."""
+    if _width(text) <= width:
+        return text
+    shown = ""
+    for char in text:
+        if _width(shown + char) > width - 1:
+            break
+        shown += char
+    return shown + "…"
+
+
+def _width(text: str) -> int:
+    """Terminal columns of ``text`` (a CJK character takes two)."""
+    from prompt_toolkit.utils import get_cwidth
+
+    return get_cwidth(text)
 
 
 def _reason(text: str) -> str:

@@ -18,9 +18,10 @@ from prompt_toolkit.output import DummyOutput
 from bpshell.cache import cache_path, write_workspaces
 from bpshell.commands import GlobalOptions
 from bpshell.repl import run_repl
-from bpshell.sandbox import ALICE_TOKEN, Sandbox
+from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
 from bpshell.session import Session
 from bpshell.shell import LineRunner
+from bpshell.toolbar import Auth, toolbar_text
 from tests.conftest import Bp, KeyringView
 from tests.shell_helpers import history_text, log_in_two, shell_env, until
 
@@ -217,3 +218,70 @@ async def test_a_line_with_a_parse_error_keeps_the_session(bp: Bp) -> None:
         'Unterminated " quote. Close the quote on the same line\n'
         "Already in the shell. Run its commands directly\n"
     )
+
+
+REJECTED = Auth("failed", "the token is invalid or expired")
+
+
+async def test_a_rejected_token_shows_in_the_toolbar_as_soon_as_a_command_sees_it(
+    bp: Bp, fresh_sandbox: Sandbox
+) -> None:
+    """``profiles active`` says ``Authenticated: No``: by then the toolbar says ✗, without a
+    check of its own (it said ✓ until the next check, minutes later)."""
+    await log_in_two(bp, fresh_sandbox)
+    async with repl(bp) as shell:
+        await until(lambda: shell.session.auth == Auth("ok", "alice@example.com"))
+        fresh_sandbox.world.revoke_token(ALICE_TOKEN)
+        checks = fresh_sandbox.stats.requests["getAccount"]
+        shell.send("profiles active\r")
+        await until(lambda: "Authenticated: No" in out(shell.runner))
+        assert shell.session.auth == REJECTED
+        assert "✗ the token is invalid or expired" in toolbar_text(
+            shell.session.view, shell.session.auth
+        )
+        shell.send("\x04")
+    assert fresh_sandbox.stats.requests["getAccount"] == checks + 1  # the command's own
+
+
+async def test_an_unreachable_api_shows_in_the_toolbar_as_soon_as_a_command_sees_it(
+    bp: Bp, fresh_sandbox: Sandbox
+) -> None:
+    await log_in_two(bp, fresh_sandbox)
+    async with repl(bp) as shell:
+        await until(lambda: shell.session.auth.state == "ok")
+        url = fresh_sandbox.url
+        fresh_sandbox.stop()
+        shell.send("workspaces list\r")
+        await until(lambda: "Cannot reach" in err(shell.runner))
+        assert shell.session.auth == Auth("failed", f"cannot reach {url}")
+        shell.send("\x04")
+
+
+async def test_a_command_of_another_profile_leaves_the_toolbar_alone(
+    bp: Bp, fresh_sandbox: Sandbox
+) -> None:
+    await log_in_two(bp, fresh_sandbox)
+    async with repl(bp) as shell:
+        await until(lambda: shell.session.auth.state == "ok")
+        fresh_sandbox.world.revoke_token(BOB_TOKEN)
+        shell.send("profiles active -p bob\r")
+        await until(lambda: "Authenticated: No" in out(shell.runner))
+        shell.send(
+            f"login -p other --token {BOB_TOKEN} --workspaceId ws_initech "
+            f"--apiUrl {fresh_sandbox.url}\r"
+        )
+        await until(lambda: "invalid or expired" in err(shell.runner))
+        assert shell.session.auth == Auth("ok", "alice@example.com")
+        shell.send("\x04")
+
+
+async def test_after_a_failure_an_answer_brings_a_new_check(bp: Bp, sandbox: Sandbox) -> None:
+    await log_in_two(bp, sandbox)
+    async with repl(bp) as shell:
+        await until(lambda: shell.session.auth.state == "ok")
+        sandbox.set_fault("*", "status", status=401, times=2)
+        shell.send("profiles active\r")
+        await until(lambda: shell.session.auth == REJECTED)
+        shell.send("profiles active\r")  # the faults are used up: the API answers again
+        await until(lambda: shell.session.auth == Auth("ok", "alice@example.com"))
+        shell.send("\x04")

@@ -85,10 +85,10 @@ async def test_workspaces_are_fetched_at_start_and_cached_0600(bp: Bp, sandbox: 
             sandbox.url,
             47,
         )
-        assert offered(session, "login -p bob --workspaceId ") == set()
-        write_workspaces(bp.home, "bob", sandbox.url, [("ws_initech", "initech")])
-        await until(lambda: offered(session, "login -p bob --workspaceId ") == {"ws_initech"})
-    assert sandbox.stats.requests["listWorkspaces"] == 3
+        write_workspaces(bp.home, "bob", sandbox.url, [("ws_cached", "from disk")])
+        assert offered(session, "login -p bob --workspaceId ") == set()  # asked for, in memory next
+        await until(lambda: offered(session, "login -p bob --workspaceId ") == {"ws_cached"})
+    assert sandbox.stats.requests["listWorkspaces"] == 3  # bob's fresh cache: no fetch
 
 
 async def test_a_switch_never_shows_the_previous_profiles_workspaces(
@@ -306,3 +306,86 @@ async def test_in_the_sandbox_the_default_api_url_is_the_sandboxs(bp: Bp) -> Non
         assert offered(session, "login --apiUrl ") == {"http://127.0.0.1:9"}
         group.cancel_scope.cancel()
     await env.aclose()
+
+
+async def test_tab_on_a_profile_with_nothing_cached_fetches_it_once_and_says_so(
+    bp: Bp, sandbox: Sandbox
+) -> None:
+    """``login -p bob --workspaceId <Tab>``: bob is not the active profile and nothing is
+    cached for it: the toolbar says it is being fetched (one fetch, however many Tabs), and
+    the next Tab offers them."""
+    await log_in_two(bp, sandbox)
+    line = "login -p bob --workspaceId "
+    async with running(bp) as session:
+        await until(lambda: "ws_acme" in offered(session))
+        await until(lambda: offered(session, "tokens revoke "))
+        notices: list[str | None] = []
+        session.on_change = lambda: notices.append(session.notice)
+        before = sandbox.stats.requests["listWorkspaces"]
+        sandbox.set_latency(300)
+        assert offered(session, line) == set()
+        await until(lambda: session.notice == "fetching workspaces of bob…")
+        while session.notice is not None:  # Tabs while the answer is on its way
+            assert offered(session, line) == set()
+            await anyio.sleep(0.02)
+        assert offered(session, line) == {"ws_initech"}
+        assert notices[-1] is None
+    assert sandbox.stats.requests["listWorkspaces"] == before + 1
+    assert json.loads(cache_path(bp.home, "bob").read_text())["workspaces"] == [
+        {"id": "ws_initech", "name": "initech"}
+    ]
+
+
+async def test_a_fetch_that_cannot_be_done_says_why(bp: Bp, sandbox: Sandbox) -> None:
+    await log_in_two(bp, sandbox)
+    config_data = bp.config(raw=True)
+    config_data["profiles"]["gone"] = {"apiUrl": sandbox.url, "workspaceId": "ws_x"}
+    seed(bp, config_data)
+    async with running(bp) as session:
+        await until(lambda: "ws_acme" in offered(session))
+        assert offered(session, "login -p gone --workspaceId ") == set()
+        await until(lambda: session.notice is not None and "fetching" not in session.notice)
+        assert session.notice == "cannot fetch workspaces of gone: no token stored for it"
+
+
+async def test_workspaces_fetched_for_a_token_replaced_meanwhile_are_thrown_away(
+    bp: Bp, sandbox: Sandbox
+) -> None:
+    """The fetch at start is on its way when the profile gets another token (a login
+    elsewhere): what it brings back is the old token's, so it is never offered."""
+    await log_in_two(bp, sandbox, insecure=True)
+    sandbox.set_latency(400)
+    offers: list[set[str]] = []
+    async with running(bp) as session:
+        session.on_change = lambda: offers.append(offered(session))
+        await until(lambda: sandbox.stats.requests.get("listWorkspaces", 0) > 0)
+        changed = bp.config(raw=True)
+        changed["profiles"]["default"].update(token=BOB_TOKEN, workspaceId="ws_initech")
+        seed(bp, changed)
+        await session.reload()
+        sandbox.set_latency(0)
+        await until(lambda: offered(session) == {"ws_initech"})
+    assert all(offer <= {"ws_initech"} for offer in offers), offers
+
+
+async def test_the_credentials_are_checked_again_while_idle_never_during_a_command(
+    bp: Bp, fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every RECHECK_S (minutes; shortened here) the check is done again, keeping ✓ on
+    screen until its answer (no ``checking…`` flash), and never while a command runs."""
+    monkeypatch.setattr(session_module, "RECHECK_S", 0.3)
+    monkeypatch.setattr(session_module, "POLL_S", 0.05)
+    await log_in_two(bp, fresh_sandbox)
+    async with running(bp) as session:
+        await until(lambda: session.auth.state == "ok")
+        states: list[str] = []
+        session.on_change = lambda: states.append(session.auth.state)
+        await until(lambda: fresh_sandbox.stats.requests["getAccount"] >= 2)  # a recheck
+        with session.command_running():
+            fresh_sandbox.world.revoke_token(ALICE_TOKEN)
+            await until(lambda: not session.checking)
+            checks = fresh_sandbox.stats.requests["getAccount"]
+            await anyio.sleep(1.0)  # three periods and more
+            assert fresh_sandbox.stats.requests["getAccount"] == checks
+        await until(lambda: session.auth == Auth("failed", "the token is invalid or expired"))
+    assert "checking" not in states
