@@ -580,7 +580,7 @@ class Session:
         before = self._fingerprints.get(key[0])
         try:
             resolved = await resolve(opts, self._env)
-            if (resolved.profile, resolved.api_url) != key or resolved.token is None:
+            if (resolved.profile, resolved.api_url) != key:
                 return
             if resolved.token is None or not (active or resolved.token_source in PROFILE_TOKENS):
                 by_variable = resolved.token_source == "BP_TOKEN"
