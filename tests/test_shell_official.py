@@ -207,9 +207,8 @@ def spawn(home: Path, tmp_path: Path) -> Iterator[object]:
     children: list[pexpect.spawn] = []
 
     def start(cwd: Path, *words: str, **extra: str) -> tuple[pexpect.spawn, io.StringIO]:
-        env = child_env(
-            home, tmp_path, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", NO_COLOR="1", **extra
-        )
+        extra = {"NO_COLOR": "1", **extra}  # the hand-over's words, not their colours
+        env = child_env(home, tmp_path, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", **extra)
         for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
             env.pop(name, None)
         screen = io.StringIO()
