@@ -249,8 +249,10 @@ class ApiClient:
         timeout: float = TOTAL_TIMEOUT_S,
         retries: int = RETRIES,
         notices: Notices | None = None,
+        on_unauthorized: Callable[[AuthError], None] | None = None,
     ) -> None:
         self.api_url = api_url
+        self._on_unauthorized = on_unauthorized
         self._http = http
         self._token = token
         self._timeout = timeout
@@ -390,7 +392,7 @@ class ApiClient:
                         limited = response.status_code == 429
                         wait = _retry_wait(response, attempt, self._timeout) if limited else None
                         if wait is None or attempt == self._retries:
-                            return _decode(await _read(response, self.api_url), model, self.api_url)
+                            return self._decode(await _read(response, self.api_url), model)
                     finally:
                         await response.aclose()
                     await anyio.sleep(wait)
@@ -425,7 +427,16 @@ class ApiClient:
             raise self._timed_out() from None
         finally:
             self._pacer.answered(None if answer is None else answer.headers)
-        return _decode(answer, model, self.api_url)
+        return self._decode(answer, model)
+
+    def _decode(self, answer: _Answer, model: type[M]) -> M:
+        """The answer as ``model``; a 401 is told to ``on_unauthorized`` first."""
+        try:
+            return _decode(answer, model, self.api_url)
+        except AuthError as exc:
+            if self._on_unauthorized is not None:
+                self._on_unauthorized(exc)
+            raise
 
     def _say_paced(self, seconds: float) -> None:
         self._notices.write(f"{self.api_url} is rate limiting requests; waiting {seconds:.0f} s\n")

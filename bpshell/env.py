@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
     from bpshell.api import ApiClient
     from bpshell.config import ConfigStore
+    from bpshell.errors import AuthError
+    from bpshell.token_command import TokenCommands
     from bpshell.tokens import TokenStore
 
 
@@ -147,6 +149,12 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
+def _token_commands() -> TokenCommands:
+    from bpshell.token_command import TokenCommands
+
+    return TokenCommands()
+
+
 def default_home(environ: Mapping[str, str]) -> Path:
     """``$BP_BOTPRESS_HOME`` or ``~/.botpress``."""
     return Path(environ.get("BP_BOTPRESS_HOME") or Path.home() / ".botpress").expanduser()
@@ -167,6 +175,9 @@ class Env:
     stderr_stream: TextIO | None = None
     verbose: bool = False
     api_timeout: float | None = None
+    # What token commands printed, for the life of this environment; None: never run one
+    # (the shell's view of config.json, which must not start programs).
+    token_commands: TokenCommands | None = field(default_factory=_token_commands, repr=False)
     _http: httpx.AsyncClient | None = field(default=None, repr=False)
     _config: ConfigStore | None = field(default=None, repr=False)
 
@@ -226,7 +237,29 @@ class Env:
         bounds = [t for t in (timeout, self.api_timeout) if t is not None]
         seconds = min(bounds) if bounds else TOTAL_TIMEOUT_S
         notices = Notices(self._raw_err, _isatty(self.stderr))
-        return ApiClient(self._http, api_url, token, timeout=seconds, notices=notices)
+        return ApiClient(
+            self._http,
+            api_url,
+            token,
+            timeout=seconds,
+            notices=notices,
+            on_unauthorized=lambda error: self._refused(token, error),
+        )
+
+    def _refused(self, token: str, error: AuthError) -> None:
+        """A 401: a token a command printed is forgotten (the next use runs the command
+        again, and may get a new one), and the advice is about that command."""
+        commands = self.token_commands
+        name = commands.origin(token) if commands is not None else None
+        if commands is None or name is None:
+            return
+        commands.forget(token)
+        from bpshell.render import clean
+
+        error.hint = (
+            f'it came from the token command of profile "{clean(name)}": store a valid token '
+            "where the command reads it"
+        )
 
     def _raw_err(self, text: str) -> None:
         self.stderr.write(text)

@@ -102,6 +102,7 @@ def _quiet(env: Env, **changes: Any) -> Env:
         "stdout_stream": _Discard(),
         "stderr_stream": _Discard(),
         "api_timeout": env.api_timeout,  # the deadline of a background walk, as of a command
+        "token_commands": env.token_commands,  # a token command runs once a session
     }
     fields.update(changes)
     return Env(**fields)
@@ -176,7 +177,7 @@ class Session:
         self.completer = ShellCompleter(want=self.want)
         self.on_change: Callable[[], None] = lambda: None
         self._env = _quiet(env)
-        self._view_env = _quiet(env, tokens=_NoTokens())
+        self._view_env = _quiet(env, tokens=_NoTokens(), token_commands=None)
         self._config_path = env.home / "config.json"
         self._config_stamp: Stamp | bool = False
         self._loaded = False

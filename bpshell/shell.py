@@ -315,6 +315,7 @@ def derive_env(env: Env, **changes: Any) -> Env:
         "stderr_stream": env.stderr_stream,
         "verbose": env.verbose,
         "api_timeout": env.api_timeout,
+        "token_commands": env.token_commands,
     }
     fields.update(changes)
     return Env(**fields)

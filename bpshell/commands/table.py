@@ -73,6 +73,7 @@ class LoginOptions:
     api_url: str | None = None
     insecure_storage: bool = False
     no_browser: bool = False
+    token_command: str | None = None
 
 
 @dataclass(frozen=True)
@@ -360,6 +361,12 @@ COMMANDS: tuple[Command, ...] = (
         flags=(
             Flag(("--token",), "token", "TOKEN", "Personal Access Token, or - to read stdin"),
             Flag(
+                ("--token-command", "--tokenCommand"),
+                "token_command",
+                "COMMAND",
+                "store this command instead of the token: bp runs it for the token",
+            ),
+            Flag(
                 ("--workspaceId", "--workspace-id"),
                 "workspace_id",
                 "ID",
@@ -378,6 +385,7 @@ COMMANDS: tuple[Command, ...] = (
             "bp login",
             "bp login --token - --workspaceId ws_abc123 -y < token.txt",
             "bp login -p prod --workspaceId ws_prod",
+            "bp login -p team --token-command 'op read op://Private/Botpress/token'",
         ),
     ),
     Command(

@@ -1,0 +1,438 @@
+"""Tokens printed by a command: a secret manager's (``op read …``, ``pass show …``, ``vault``).
+
+A profile may keep, instead of a token, the command that prints one (``tokenCommand``, as
+AWS's ``credential_process`` and git's credential helpers do). The token is then written
+nowhere: whenever it is needed the command runs, and what it printed lives in memory for the
+run, or for a ``bp shell`` session (:class:`TokenCommands`; a 401 forgets it, so the next
+use runs the command again).
+
+How it runs:
+
+* Split as a shell splits words (:func:`shlex.split`) and run without a shell: no pipes,
+  variables or ``~``. A shell is asked for in the command itself: ``sh -c '… | …'``.
+* With bp's environment and working folder. stdin is bp's only when it is a terminal, so a
+  command never swallows input piped to bp (``bp exec``'s child's, ``bp shell < script``'s
+  lines); stdout is the token; stderr is bp's, so a prompt or an error of the secret manager
+  reaches the user as it is.
+* In a process group of its own, killed as a whole when the run ends early (a timeout,
+  :data:`TIMEOUT_S` or ``BP_TOKEN_COMMAND_TIMEOUT``; too much output; an interruption), so a
+  child of the command cannot keep it alive. On a terminal bp is the foreground job of, the
+  group is made the terminal's foreground group while it runs: it may ask for a passphrase
+  on ``/dev/tty``, and Ctrl-C goes to it (it is then an interruption, exit 130, before
+  anything was written).
+* Where bp's stderr is no file (the shell's background checks, which run beside the prompt),
+  in a session of its own, without the terminal: such a run never takes the keyboard from
+  the prompt; a command that needs to ask fails, and the next foreground use asks.
+
+What it printed must be a token: one line, at most 4096 printable ASCII characters without
+spaces; anything else is refused without being shown. A failure is one line naming the
+command and its exit code (or signal).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import signal
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import IO, TYPE_CHECKING, Any
+
+from bpshell.errors import BpError, ConfigError, ExitStatus, UsageError
+from bpshell.render import clean
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from bpshell.env import Env
+
+TIMEOUT_S = 30.0
+TIMEOUT_VARIABLE = "BP_TOKEN_COMMAND_TIMEOUT"
+MAX_TIMEOUT_S = 3600.0
+MAX_OUTPUT = 8 * 1024  # a token is at most 4096 characters; a little more is a line ending
+MAX_STDERR = 64 * 1024  # kept of a background run's stderr, which has no file to go to
+MAX_COMMAND_CHARS = 4096
+MAX_SHOWN = 200
+FLAG = "--token-command"
+EXAMPLE = "op read op://Private/Botpress/token"
+
+# (profile name, command) -> the token; what read_token runs a profile's command with.
+Runner = Callable[[str, str], Awaitable[str]]
+
+
+class TokenCommandError(BpError):
+    """Raised when a token command cannot run, fails, or prints something that is no token."""
+
+    kind = "token_command"
+
+
+class TokenCommandInterrupted(TokenCommandError):
+    """Raised when Ctrl-C stopped a token command (it had the terminal): exit 130."""
+
+    exit_status = ExitStatus.INTERRUPTED
+
+
+def check_command(text: str) -> str:
+    """``text`` if it is a command line that splits into words; else :class:`UsageError`."""
+    problem = _problem(text)
+    if problem is not None:
+        raise UsageError(
+            f"invalid {FLAG}: {problem}",
+            f"name the program that prints the token, e.g. {FLAG} '{EXAMPLE}'",
+        )
+    return text
+
+
+def _problem(text: str) -> str | None:
+    if len(text) > MAX_COMMAND_CHARS:
+        return f"it is longer than {MAX_COMMAND_CHARS} characters"
+    if not text.isprintable():
+        return "it holds a control character or a line break"
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        return str(exc).lower()
+    return None if words else "it is empty"
+
+
+def shown(command: str) -> str:
+    """The command as an error shows it: escapes made inert, cut to :data:`MAX_SHOWN`."""
+    text = clean(command)
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
+
+
+def timeout_of(environ: Mapping[str, str]) -> float:
+    """The time a token command may take: ``BP_TOKEN_COMMAND_TIMEOUT`` or :data:`TIMEOUT_S`."""
+    raw = environ.get(TIMEOUT_VARIABLE, "").strip()
+    if not raw:
+        return TIMEOUT_S
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= MAX_TIMEOUT_S:
+        raise UsageError(
+            f"{TIMEOUT_VARIABLE} must be a number of seconds between 0 and {MAX_TIMEOUT_S:g}",
+            f"unset it for the default, {TIMEOUT_S:g} s",
+        )
+    return seconds
+
+
+def label(name: str | None) -> str:
+    """How errors name the token command of profile ``name`` (None: the one ``bp login
+    --token-command`` was given)."""
+    return FLAG if name is None else f'the token command of profile "{clean(name)}"'
+
+
+def _hint(name: str | None, start: str) -> str:
+    if name is None:
+        return f"{start}; nothing was changed"
+    return f"{start}; to use another: bp login -p {clean(name)} {FLAG} COMMAND"
+
+
+class TokenCommands:
+    """The tokens token commands printed, in memory for the life of one :class:`Env` (a run,
+    or a shell session). One command runs at a time: two must not share the terminal.
+
+    A command that failed without the terminal (a background check) is not run again
+    without it: the shell's other background work gets the same error, and only a command
+    the user runs, which has the terminal, tries again (a secret manager may need to ask).
+    """
+
+    def __init__(self) -> None:
+        self._tokens: dict[tuple[str, str, str], str] = {}
+        self._failed: dict[tuple[str, str, str], TokenCommandError] = {}
+        self._lock: asyncio.Lock | None = None
+
+    def runner(self, env: Env) -> Runner:
+        """What :func:`bpshell.tokens.read_token` runs the commands of ``env``'s profiles with."""
+
+        async def run(name: str, command: str) -> str:
+            return await self.token(env, name, command)
+
+        return run
+
+    async def token(self, env: Env, name: str, command: str) -> str:
+        """Profile ``name``'s token: known already in this run, or printed by ``command``."""
+        import asyncio
+
+        key = (str(env.home), name, command)
+        if key in self._tokens:
+            return self._tokens[key]
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if key in self._tokens:
+                return self._tokens[key]
+            detached = _fd(env.stderr) is None
+            if detached and key in self._failed:
+                raise self._failed[key]
+            checked = config_command(name, command, env.config.path)
+            try:
+                self._tokens[key] = await run_command(checked, env, name)
+            except TokenCommandError as exc:
+                if detached:
+                    self._failed[key] = exc
+                raise
+            self._failed.pop(key, None)
+            return self._tokens[key]
+
+    def remember(self, env: Env, name: str, command: str, token: str) -> None:
+        """Note that ``command`` printed ``token`` for profile ``name`` (a login just ran it)."""
+        self._tokens[(str(env.home), name, command)] = token
+
+    def origin(self, token: str) -> str | None:
+        """The profile whose command printed ``token`` in this run, if one did."""
+        return next((key[1] for key, value in self._tokens.items() if value == token), None)
+
+    def forget(self, token: str) -> None:
+        """Forget ``token`` (the API refused it): the next use runs the command again."""
+        for key in [key for key, value in self._tokens.items() if value == token]:
+            del self._tokens[key]
+
+
+def config_command(name: str, command: str, path: object) -> str:
+    """A profile's ``tokenCommand`` as read from config.json, or :class:`ConfigError`."""
+    problem = _problem(command)
+    if problem is None:
+        return command
+    raise ConfigError(
+        f'the tokenCommand of profile "{clean(name)}" in {path} is not a command ({problem})',
+        f"log in again: bp login -p {clean(name)} {FLAG} COMMAND",
+    )
+
+
+async def run_command(command: str, env: Env, name: str | None) -> str:
+    """Run ``command`` once (see the module docstring) and return the token it printed;
+    ``name`` is the profile it is the command of (None: ``bp login --token-command``)."""
+    output, returncode = await _run(shlex.split(command), env, name, command)
+    if returncode != 0:
+        raise _failure(returncode, name, command)
+    return _token(output, name, command)
+
+
+def _failure(returncode: int, name: str | None, command: str) -> TokenCommandError:
+    what, hint = label(name), _hint(name, "run it to see why")
+    if returncode == -signal.SIGINT:
+        return TokenCommandInterrupted(
+            f"{what} was interrupted: {shown(command)}", "nothing was changed"
+        )
+    if returncode < 0:
+        try:
+            signame = signal.Signals(-returncode).name
+        except ValueError:
+            signame = "unknown"
+        return TokenCommandError(
+            f"{what} was killed by signal {-returncode} ({signame}): {shown(command)}", hint
+        )
+    return TokenCommandError(f"{what} failed (exit code {returncode}): {shown(command)}", hint)
+
+
+def _token(output: bytes, name: str | None, command: str) -> str:
+    """What the command printed, stripped, if it is a token; never shown when it is not."""
+    from bpshell.config import check_token
+
+    text = output.decode("utf-8", "replace").strip()
+    lines = len(text.splitlines())
+    if not text:
+        problem = "printed nothing"
+    elif lines > 1:
+        problem = f"printed {lines} lines, not a token"
+    else:
+        try:
+            return check_token(text)
+        except UsageError:
+            problem = "printed something that is not a token"
+    raise TokenCommandError(
+        f"{label(name)} {problem}: {shown(command)}", _hint(name, "run it to see why")
+    )
+
+
+class _TooMuch(Exception):
+    """The command printed more than :data:`MAX_OUTPUT` bytes."""
+
+
+async def _run(argv: list[str], env: Env, name: str | None, command: str) -> tuple[bytes, int]:
+    """(stdout, exit status) of ``argv``, in time; its group killed when the run ends early
+    for any reason."""
+    import asyncio
+    import subprocess
+
+    seconds = timeout_of(env.environ)
+    what = label(name)
+    for stream in (env.stdout, env.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    err_fd = _fd(env.stderr)
+    attached = err_fd is not None
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe() if not attached else (None, None)
+    placement: dict[str, Any] = {"process_group": 0} if attached else {"start_new_session": True}
+    try:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=_stdin(env) if attached else subprocess.DEVNULL,
+                stdout=out_write,
+                stderr=err_fd if err_fd is not None else err_write,
+                env=dict(env.environ),
+                **placement,
+            )
+        except FileNotFoundError:
+            raise _not_runnable(name, argv[0], "was not found") from None
+        except OSError as exc:
+            raise _not_runnable(name, argv[0], f"cannot be run ({exc.strerror})") from None
+        finally:
+            os.close(out_write)
+            if err_write is not None:
+                os.close(err_write)
+        try:
+            with _foreground(process.pid) if attached else contextlib.nullcontext():
+                async with asyncio.timeout(seconds):
+                    output, errors = await _read(out_read, err_read)
+                    returncode = await process.wait()
+        except TimeoutError:
+            await _stop(process)
+            raise TokenCommandError(
+                f"{what} did not finish within {seconds:g} s, so it was stopped: {shown(command)}",
+                "if it waits for you (a passphrase, a touch), answer sooner, or allow it "
+                f"longer with {TIMEOUT_VARIABLE}=SECONDS",
+            ) from None
+        except _TooMuch:
+            await _stop(process)
+            raise TokenCommandError(
+                f"{what} printed more than {MAX_OUTPUT // 1024} KiB, not a token: {shown(command)}",
+                _hint(name, "run it to see why"),
+            ) from None
+        except BaseException:
+            await _stop(process)
+            raise
+    finally:
+        for fd in (out_read, err_read):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+    if errors:
+        env.stderr.write(clean(errors.decode("utf-8", "replace").rstrip("\n")) + "\n")
+    return output, returncode
+
+
+def _not_runnable(name: str | None, program: str, why: str) -> TokenCommandError:
+    if name is None:
+        hint = "install it, or name it by its full path; nothing was changed"
+    else:
+        hint = f"install it, or name it by its full path: bp login -p {clean(name)} {FLAG} COMMAND"
+    return TokenCommandError(f"{label(name)} {why}: {clean(program)}", hint)
+
+
+def _fd(stream: IO[str]) -> int | None:
+    """The file descriptor behind ``stream``, when it has one."""
+    try:
+        return stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _stdin(env: Env) -> int:
+    """bp's stdin when it is a terminal (the command may ask there), else ``/dev/null``."""
+    import subprocess
+
+    fd = _fd(env.stdin)
+    try:
+        if fd is not None and env.stdin.isatty():
+            return fd
+    except (OSError, ValueError):
+        pass
+    return subprocess.DEVNULL
+
+
+async def _read(out_fd: int, err_fd: int | None) -> tuple[bytes, bytes]:
+    """Everything written to ``out_fd`` (at most :data:`MAX_OUTPUT` bytes, else
+    :class:`_TooMuch`) and to ``err_fd`` (the first :data:`MAX_STDERR`), until both close."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    buffers = {out_fd: bytearray()}
+    if err_fd is not None:
+        buffers[err_fd] = bytearray()
+    open_fds = set(buffers)
+    for fd in open_fds:
+        os.set_blocking(fd, False)
+    while open_fds:
+        ready: asyncio.Future[None] = loop.create_future()
+
+        def wake(future: asyncio.Future[None] = ready) -> None:
+            if not future.done():
+                future.set_result(None)
+
+        for fd in open_fds:
+            loop.add_reader(fd, wake)
+        try:
+            await ready
+        finally:
+            for fd in open_fds:
+                loop.remove_reader(fd)
+        for fd in sorted(open_fds):
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                open_fds.discard(fd)
+                continue
+            limit = MAX_OUTPUT if fd == out_fd else MAX_STDERR
+            if len(buffers[fd]) < limit or fd == out_fd:
+                buffers[fd] += chunk
+            if fd == out_fd and len(buffers[fd]) > MAX_OUTPUT:
+                raise _TooMuch
+    errors = bytes(buffers[err_fd][:MAX_STDERR]) if err_fd is not None else b""
+    return bytes(buffers[out_fd]), errors
+
+
+async def _stop(process: Any) -> None:
+    """Kill the command's process group, and reap the command (a cancellation cannot stop
+    this: the shell's Ctrl-C keeps cancelling its scope)."""
+    import anyio
+
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+        await process.wait()
+
+
+@contextlib.contextmanager
+def _foreground(pgid: int) -> Iterator[None]:
+    """The terminal's foreground given to process group ``pgid`` while the block runs, when
+    bp has a terminal and is its foreground job; taken back after (SIGTTOU is held back
+    meanwhile: bp is then a background job asking for its terminal back)."""
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        yield
+        return
+    handed = False
+    try:
+        try:
+            if os.tcgetpgrp(tty) == os.getpgrp():
+                os.tcsetpgrp(tty, pgid)
+                handed = True
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pgid, signal.SIGCONT)  # stopped if it read before the hand-over
+        except OSError:
+            pass
+        yield
+    finally:
+        if handed:
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTTOU})
+            try:
+                with contextlib.suppress(OSError):
+                    os.tcsetpgrp(tty, os.getpgrp())
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        os.close(tty)
+
+
+def runner_of(env: Env) -> Runner | None:
+    """What runs ``env``'s token commands; None when it runs none."""
+    commands = env.token_commands
+    return commands.runner(env) if commands is not None else None
