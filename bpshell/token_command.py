@@ -181,6 +181,10 @@ class TokenCommands:
         """Note that ``command`` printed ``token`` for profile ``name`` (a login just ran it)."""
         self._tokens[(str(env.home), name, command)] = token
 
+    def knows(self, name: str) -> bool:
+        """Whether a command of profile ``name`` printed a token in this run (still in use)."""
+        return any(key[1] == name for key in self._tokens)
+
     def origin(self, token: str) -> str | None:
         """The profile whose command printed ``token`` in this run, if one did."""
         return next((key[1] for key, value in self._tokens.items() if value == token), None)

@@ -562,5 +562,55 @@ async def test_the_shells_view_runs_nothing_and_its_check_runs_once(
         # The workspace refresh, which needs the token too, gets the same error: no new run.
         await until(lambda: ("bad", sandbox.url) in session._failed_at)
         assert bad.count == 1
+        await session.after_command(("workspaces", "list"), 1)  # still failing: no new check
+        assert session.auth.state == "failed"
+        # A command of the shell ran it with the terminal (it asked there) and got a token:
+        assert env.token_commands is not None
+        env.token_commands.remember(env, "bad", bad.command, ALICE_TOKEN)
+        await session.after_command(("profiles", "active"), 0)
+        await until(lambda: session.auth.state == "ok")
+        assert bad.count == 1
         group.cancel_scope.cancel()
     await env.aclose()
+
+
+def test_a_command_handed_to_the_official_cli_gets_the_token(
+    logged_in: Path, script: Script, tmp_path: Path
+) -> None:
+    official = tmp_path / "official" / "bp"
+    official.parent.mkdir()
+    official.write_text(
+        f'#!/bin/sh\n[ "$BP_TOKEN" = "{ALICE_TOKEN}" ] && echo "official ran: $* with the token"\n'
+    )
+    official.chmod(0o755)
+    result = bp(logged_in, "deploy", "--dry-run", env={"BP_OFFICIAL_CLI": str(official)})
+    assert (result.code, result.out) == (0, "official ran: deploy --dry-run with the token\n")
+    assert script.count == 2
+    assert leaked(result.out + result.err) == []
+
+
+def test_the_token_shows_only_where_asked(bp: Bp, sandbox: Sandbox, tmp_path: Path) -> None:
+    """As test_token_hygiene's session, for a profile whose token comes from a command."""
+    script = token_script(tmp_path)
+    login_words = ("login", "-p", "team", "--token-command", script.command, "--apiUrl",
+                   sandbox.url, "--workspaceId", "ws_acme", "-y", "-v")  # fmt: skip
+    runs: list[tuple[tuple[str, ...], bool]] = [
+        (login_words, False),
+        (("profiles", "active", "-v"), False),
+        (("profiles", "active", "--json", "-v"), False),
+        (("profiles", "list", "--verify", "-v"), False),
+        (("profiles", "get", "-v"), False),
+        (("profiles", "get", "--json", "--displayToken"), False),
+        (("workspaces", "list", "-v"), False),
+        (("shell", "-c", "profiles active -v; workspaces list -v"), False),
+        (("profiles", "active", "--displayToken"), True),
+        (("profiles", "list", "--displayToken"), True),
+        (("env",), True),
+        (("logout", "-v"), False),
+    ]
+    for words, may_show in runs:
+        result = bp(*words)
+        assert result.code == 0, (words, result)
+        assert bool(leaked(result.out + result.err)) == may_show, (words, result)
+        assert files_holding_a_token(bp.home) == {}, words
+        assert bp.tokens.entries == {}, words  # type: ignore[attr-defined]

@@ -364,7 +364,7 @@ COMMANDS: tuple[Command, ...] = (
                 ("--token-command", "--tokenCommand"),
                 "token_command",
                 "COMMAND",
-                "store this command instead of the token: bp runs it for the token",
+                "command that prints the token; only it is stored",
             ),
             Flag(
                 ("--workspaceId", "--workspace-id"),
