@@ -6,23 +6,13 @@ nowhere: whenever it is needed the command runs, and what it printed lives in me
 run, or for a ``bp shell`` session (:class:`TokenCommands`; a 401 forgets it, so the next
 use runs the command again).
 
-How it runs:
-
-* Split as a shell splits words (:func:`shlex.split`) and run without a shell: no pipes,
-  variables or ``~``. A shell is asked for in the command itself: ``sh -c '… | …'``.
-* With bp's environment and working folder. stdin is bp's only when it is a terminal, so a
-  command never swallows input piped to bp (``bp exec``'s child's, ``bp shell < script``'s
-  lines); stdout is the token; stderr is bp's, so a prompt or an error of the secret manager
-  reaches the user as it is.
-* In a process group of its own, killed as a whole when the run ends early (a timeout,
-  :data:`TIMEOUT_S` or ``BP_TOKEN_COMMAND_TIMEOUT``; too much output; an interruption), so a
-  child of the command cannot keep it alive. On a terminal bp is the foreground job of, the
-  group is made the terminal's foreground group while it runs: it may ask for a passphrase
-  on ``/dev/tty``, and Ctrl-C goes to it (it is then an interruption, exit 130, before
-  anything was written).
-* Where bp's stderr is no file (the shell's background checks, which run beside the prompt),
-  in a session of its own, without the terminal: such a run never takes the keyboard from
-  the prompt; a command that needs to ask fails, and the next foreground use asks.
+How it runs (:mod:`bpshell.token_process`): split as a shell splits words
+(:func:`shlex.split`) and run without a shell, so no pipes, variables or ``~`` (a shell is
+asked for in the command itself: ``sh -c '… | …'``); with bp's environment and working folder;
+stdin only when bp's is a terminal (never input piped to bp); stdout is the token; stderr is
+bp's; bounded in time (:data:`TIMEOUT_S`, or ``BP_TOKEN_COMMAND_TIMEOUT``), its whole process
+group killed when it ends early; on bp's terminal, the terminal's foreground job while it
+runs (it may ask for a passphrase; Ctrl-C stops it, exit 130, before anything is written).
 
 What it printed must be a token: one line, at most 4096 printable ASCII characters without
 spaces; anything else is refused without being shown. A failure is one line naming the
@@ -31,12 +21,10 @@ command and its exit code (or signal).
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shlex
 import signal
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
 
 from bpshell.errors import BpError, ConfigError, ExitStatus, UsageError
 from bpshell.render import clean
@@ -50,7 +38,6 @@ TIMEOUT_S = 30.0
 TIMEOUT_VARIABLE = "BP_TOKEN_COMMAND_TIMEOUT"
 MAX_TIMEOUT_S = 3600.0
 MAX_OUTPUT = 8 * 1024  # a token is at most 4096 characters; a little more is a line ending
-MAX_STDERR = 64 * 1024  # kept of a background run's stderr, which has no file to go to
 MAX_COMMAND_CHARS = 4096
 MAX_SHOWN = 200
 FLAG = "--token-command"
@@ -164,7 +151,9 @@ class TokenCommands:
         async with self._lock:
             if key in self._tokens:
                 return self._tokens[key]
-            detached = _fd(env.stderr) is None
+            from bpshell.token_process import attached
+
+            detached = not attached(env)
             if detached and key in self._failed:
                 raise self._failed[key]
             checked = config_command(name, command, env.config.path)
@@ -252,73 +241,29 @@ def _token(output: bytes, name: str | None, command: str) -> str:
     )
 
 
-class _TooMuch(Exception):
-    """The command printed more than :data:`MAX_OUTPUT` bytes."""
-
-
 async def _run(argv: list[str], env: Env, name: str | None, command: str) -> tuple[bytes, int]:
-    """(stdout, exit status) of ``argv``, in time; its group killed when the run ends early
-    for any reason."""
-    import asyncio
-    import subprocess
+    """(stdout, exit status) of ``argv`` (:func:`bpshell.token_process.run`), its ways of
+    ending early as :class:`TokenCommandError`."""
+    from bpshell import token_process
 
     seconds = timeout_of(env.environ)
-    what = label(name)
-    for stream in (env.stdout, env.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    err_fd = _fd(env.stderr)
-    attached = err_fd is not None
-    out_read, out_write = os.pipe()
-    err_read, err_write = os.pipe() if not attached else (None, None)
-    placement: dict[str, Any] = {"process_group": 0} if attached else {"start_new_session": True}
     try:
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=_stdin(env) if attached else subprocess.DEVNULL,
-                stdout=out_write,
-                stderr=err_fd if err_fd is not None else err_write,
-                env=dict(env.environ),
-                **placement,
-            )
-        except FileNotFoundError:
-            raise _not_runnable(name, argv[0], "was not found") from None
-        except OSError as exc:
-            raise _not_runnable(name, argv[0], f"cannot be run ({exc.strerror})") from None
-        finally:
-            os.close(out_write)
-            if err_write is not None:
-                os.close(err_write)
-        try:
-            with _foreground(process.pid) if attached else contextlib.nullcontext():
-                async with asyncio.timeout(seconds):
-                    output, errors = await _read(out_read, err_read)
-                    returncode = await process.wait()
-        except TimeoutError:
-            await _stop(process)
-            raise TokenCommandError(
-                f"{what} did not finish within {seconds:g} s, so it was stopped: {shown(command)}",
-                "if it waits for you (a passphrase, a touch), answer sooner, or allow it "
-                f"longer with {TIMEOUT_VARIABLE}=SECONDS",
-            ) from None
-        except _TooMuch:
-            await _stop(process)
-            raise TokenCommandError(
-                f"{what} printed more than {MAX_OUTPUT // 1024} KiB, not a token: {shown(command)}",
-                _hint(name, "run it to see why"),
-            ) from None
-        except BaseException:
-            await _stop(process)
-            raise
-    finally:
-        for fd in (out_read, err_read):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-    if errors:
-        env.stderr.write(clean(errors.decode("utf-8", "replace").rstrip("\n")) + "\n")
-    return output, returncode
+        return await token_process.run(argv, env, seconds, MAX_OUTPUT)
+    except token_process.NotRunnable as exc:
+        raise _not_runnable(name, argv[0], exc.why) from None
+    except token_process.TimedOut:
+        raise TokenCommandError(
+            f"{label(name)} did not finish within {seconds:g} s, so it was stopped: "
+            f"{shown(command)}",
+            "if it waits for you (a passphrase, a touch), answer sooner, or allow it "
+            f"longer with {TIMEOUT_VARIABLE}=SECONDS",
+        ) from None
+    except token_process.TooMuch:
+        raise TokenCommandError(
+            f"{label(name)} printed more than {MAX_OUTPUT // 1024} KiB, not a token: "
+            f"{shown(command)}",
+            _hint(name, "run it to see why"),
+        ) from None
 
 
 def _not_runnable(name: str | None, program: str, why: str) -> TokenCommandError:
@@ -327,113 +272,6 @@ def _not_runnable(name: str | None, program: str, why: str) -> TokenCommandError
     else:
         hint = f"install it, or name it by its full path: bp login -p {clean(name)} {FLAG} COMMAND"
     return TokenCommandError(f"{label(name)} {why}: {clean(program)}", hint)
-
-
-def _fd(stream: IO[str]) -> int | None:
-    """The file descriptor behind ``stream``, when it has one."""
-    try:
-        return stream.fileno()
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-def _stdin(env: Env) -> int:
-    """bp's stdin when it is a terminal (the command may ask there), else ``/dev/null``."""
-    import subprocess
-
-    fd = _fd(env.stdin)
-    try:
-        if fd is not None and env.stdin.isatty():
-            return fd
-    except (OSError, ValueError):
-        pass
-    return subprocess.DEVNULL
-
-
-async def _read(out_fd: int, err_fd: int | None) -> tuple[bytes, bytes]:
-    """Everything written to ``out_fd`` (at most :data:`MAX_OUTPUT` bytes, else
-    :class:`_TooMuch`) and to ``err_fd`` (the first :data:`MAX_STDERR`), until both close."""
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    buffers = {out_fd: bytearray()}
-    if err_fd is not None:
-        buffers[err_fd] = bytearray()
-    open_fds = set(buffers)
-    for fd in open_fds:
-        os.set_blocking(fd, False)
-    while open_fds:
-        ready: asyncio.Future[None] = loop.create_future()
-
-        def wake(future: asyncio.Future[None] = ready) -> None:
-            if not future.done():
-                future.set_result(None)
-
-        for fd in open_fds:
-            loop.add_reader(fd, wake)
-        try:
-            await ready
-        finally:
-            for fd in open_fds:
-                loop.remove_reader(fd)
-        for fd in sorted(open_fds):
-            try:
-                chunk = os.read(fd, 65536)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                open_fds.discard(fd)
-                continue
-            limit = MAX_OUTPUT if fd == out_fd else MAX_STDERR
-            if len(buffers[fd]) < limit or fd == out_fd:
-                buffers[fd] += chunk
-            if fd == out_fd and len(buffers[fd]) > MAX_OUTPUT:
-                raise _TooMuch
-    errors = bytes(buffers[err_fd][:MAX_STDERR]) if err_fd is not None else b""
-    return bytes(buffers[out_fd]), errors
-
-
-async def _stop(process: Any) -> None:
-    """Kill the command's process group, and reap the command (a cancellation cannot stop
-    this: the shell's Ctrl-C keeps cancelling its scope)."""
-    import anyio
-
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    with anyio.CancelScope(shield=True), anyio.move_on_after(5):
-        await process.wait()
-
-
-@contextlib.contextmanager
-def _foreground(pgid: int) -> Iterator[None]:
-    """The terminal's foreground given to process group ``pgid`` while the block runs, when
-    bp has a terminal and is its foreground job; taken back after (SIGTTOU is held back
-    meanwhile: bp is then a background job asking for its terminal back)."""
-    try:
-        tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError:
-        yield
-        return
-    handed = False
-    try:
-        try:
-            if os.tcgetpgrp(tty) == os.getpgrp():
-                os.tcsetpgrp(tty, pgid)
-                handed = True
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pgid, signal.SIGCONT)  # stopped if it read before the hand-over
-        except OSError:
-            pass
-        yield
-    finally:
-        if handed:
-            held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTTOU})
-            try:
-                with contextlib.suppress(OSError):
-                    os.tcsetpgrp(tty, os.getpgrp())
-            finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        os.close(tty)
 
 
 def runner_of(env: Env) -> Runner | None:

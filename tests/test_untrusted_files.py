@@ -312,6 +312,9 @@ def test_a_token_command_in_another_users_file_never_runs(
     assert not mark.exists()
     assert spy.authorizations == []
     assert bp.config_bytes() == before
+    os.chown(path, os.geteuid(), os.getegid())
+    assert bp("profiles", "active").code == 1  # the trap works: the user's own file runs it
+    assert mark.exists()
 
 
 def test_a_token_command_in_another_users_file_never_runs_in_a_real_process(
