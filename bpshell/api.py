@@ -158,8 +158,10 @@ class ApiClient:
         timeout: float = TOTAL_TIMEOUT_S,
         retries: int = RETRIES,
         notices: Notices | None = None,
+        on_unauthorized: Callable[[AuthError], None] | None = None,
     ) -> None:
         self.api_url = api_url
+        self._on_unauthorized = on_unauthorized
         self._http = http
         self._token = token
         self._timeout = timeout
@@ -304,7 +306,7 @@ class ApiClient:
                         limited = response.status_code == 429
                         wait = _retry_wait(response, attempt, self._timeout) if limited else None
                         if wait is None or attempt == self._retries:
-                            return _decode(await _read(response, self.api_url), shape, self.api_url)
+                            return self._decode(await _read(response, self.api_url), shape)
                     finally:
                         await response.aclose()
                     await anyio.sleep(wait)
@@ -349,7 +351,16 @@ class ApiClient:
             raise self._timed_out() from None
         finally:
             self._pacer.answered(None if answer is None else answer.headers)
-        return _decode(answer, shape, self.api_url)
+        return self._decode(answer, shape)
+
+    def _decode(self, answer: _Answer, shape: Shape[T]) -> T:
+        """The answer as ``shape`` says; a 401 is told to ``on_unauthorized`` first."""
+        try:
+            return _decode(answer, shape, self.api_url)
+        except AuthError as exc:
+            if self._on_unauthorized is not None:
+                self._on_unauthorized(exc)
+            raise
 
     def _say_paced(self, seconds: float) -> None:
         self._notices.wait(f"{self.api_url} is rate limiting requests", seconds)

@@ -89,6 +89,7 @@ def _validator() -> SchemaValidator:
             "accountId": cs.typed_dict_field(optional, required=False),
             "tokenId": cs.typed_dict_field(optional, required=False),
             "tokenCreatedAt": cs.typed_dict_field(optional, required=False),
+            "tokenCommand": cs.typed_dict_field(optional, required=False),
         },
         extra_behavior="allow",
     )
@@ -112,6 +113,7 @@ _PROFILE_KEYS = (
     "accountId",
     "tokenId",
     "tokenCreatedAt",
+    "tokenCommand",
 )
 
 
@@ -124,8 +126,10 @@ class Profile:
     logging in again to the same account asks nothing). ``tokenId`` and ``tokenCreatedAt``
     are the API's id and creation time of the token, known when bpshell created it (``bp
     tokens create --save-as``, ``bp tokens rotate``): the API never says which PAT a pasted
-    token is, and rotating or revoking needs the id. ``extra`` holds the keys bpshell does
-    not know; they survive a rewrite.
+    token is, and rotating or revoking needs the id. ``tokenCommand``, when set, is the
+    command that prints the token (a secret manager's, :mod:`bpshell.token_command`): the
+    token itself is then stored nowhere. ``extra`` holds the keys bpshell does not know; they
+    survive a rewrite.
     """
 
     __slots__ = (
@@ -133,6 +137,7 @@ class Profile:
         "apiUrl",
         "extra",
         "token",
+        "tokenCommand",
         "tokenCreatedAt",
         "tokenId",
         "tokenKey",
@@ -150,6 +155,7 @@ class Profile:
         accountId: str | None = None,
         tokenId: str | None = None,
         tokenCreatedAt: str | None = None,
+        tokenCommand: str | None = None,
         **extra: Any,
     ) -> None:
         self.apiUrl = apiUrl
@@ -160,11 +166,13 @@ class Profile:
         self.accountId = accountId
         self.tokenId = tokenId
         self.tokenCreatedAt = tokenCreatedAt
+        self.tokenCommand = tokenCommand
         self.extra = extra
 
     def keyring_user(self, name: str) -> str | None:
-        """The keyring user holding this profile's token; None when the token is in the file."""
-        if self.token is not None:
+        """The keyring user holding this profile's token; None when the token is in the file
+        or comes from a command."""
+        if self.token is not None or self.tokenCommand is not None:
             return None
         return self.tokenKey or name
 
@@ -188,6 +196,8 @@ class Profile:
             data["tokenId"] = self.tokenId
         if self.tokenCreatedAt is not None:
             data["tokenCreatedAt"] = self.tokenCreatedAt
+        if self.tokenCommand is not None:
+            data["tokenCommand"] = self.tokenCommand
         data.update((k, v) for k, v in self.extra.items() if k not in _PROFILE_KEYS)
         return data
 

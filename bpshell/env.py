@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, NamedTuple, Protocol, TextIO
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, TextIO
 
 from bpshell.errors import UsageError
 
@@ -23,8 +23,10 @@ if TYPE_CHECKING:
     from bpshell.api import ApiClient
     from bpshell.colour import Palette
     from bpshell.config import ConfigStore
+    from bpshell.errors import AuthError
     from bpshell.pin import ShellPin
     from bpshell.spinner import Spinner, Wait
+    from bpshell.token_command import TokenCommands
     from bpshell.tokens import TokenStore
 
 
@@ -168,6 +170,12 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
+def _token_commands() -> TokenCommands:
+    from bpshell.token_command import TokenCommands
+
+    return TokenCommands()
+
+
 def default_home(environ: Mapping[str, str]) -> Path:
     """``$BP_BOTPRESS_HOME`` or ``~/.botpress``."""
     from pathlib import Path
@@ -208,6 +216,7 @@ class Env:
         cwd: Path | None = None,
         local_top: Path | None = None,
         pin: ShellPin | None = None,
+        token_commands: TokenCommands | Literal["new"] | None = "new",  # noqa: S107
     ) -> None:
         self.environ = environ
         self._home: Path | str | None = home
@@ -231,6 +240,21 @@ class Env:
         self._http: httpx.AsyncClient | None = None
         self._config: ConfigStore | None = None
         self._spinner: Spinner | None = None
+        # What token commands printed, for the life of this environment; None: never run one
+        # (the shell's view of config.json, which must not start programs). Made when first
+        # used: most runs never need one.
+        self._token_commands = token_commands
+
+    @property
+    def token_commands(self) -> TokenCommands | None:
+        """See the constructor."""
+        if self._token_commands == "new":
+            self._token_commands = _token_commands()
+        return self._token_commands
+
+    @token_commands.setter
+    def token_commands(self, commands: TokenCommands | None) -> None:
+        self._token_commands = commands
 
     def __repr__(self) -> str:
         return f"Env(home={str(self.home)!r}, interactive={self.interactive})"
@@ -362,7 +386,29 @@ class Env:
         seconds = min(bounds) if bounds else TOTAL_TIMEOUT_S
         label = f"Waiting for {clean(urlsplit(api_url).netloc or api_url)}…"
         notices = Notices(self._raw_err, self.spinner, label)
-        return ApiClient(self._http, api_url, token, timeout=seconds, notices=notices)
+        return ApiClient(
+            self._http,
+            api_url,
+            token,
+            timeout=seconds,
+            notices=notices,
+            on_unauthorized=lambda error: self._refused(token, error),
+        )
+
+    def _refused(self, token: str, error: AuthError) -> None:
+        """A 401: a token a command printed is forgotten (the next use runs the command
+        again, and may get a new one), and the advice is about that command."""
+        commands = self.token_commands
+        name = commands.origin(token) if commands is not None else None
+        if commands is None or name is None:
+            return
+        commands.forget(token)
+        from bpshell.render import clean
+
+        error.hint = (
+            f'it came from the token command of profile "{clean(name)}": store a valid token '
+            "where the command reads it"
+        )
 
     def _raw_err(self, text: str) -> None:
         self.spinner.clear()

@@ -73,12 +73,19 @@ async def _log_in(options: LoginOptions, opts: GlobalOptions, env: Env) -> Resul
     interactive = env.interactive and not opts.confirm
     config = env.config.load()
     target = _target(options, opts, env, config)
-    token = _given_token(options, opts, env)
+    command = _given_command(options)
+    token = _given_token(options, opts, env) if command is None else None
     workspace_id = options.workspace_id or env.environ.get("BP_WORKSPACE_ID") or None
     if workspace_id is not None:
         check_workspace_id(workspace_id)
-    if token is None:
-        token = await _stored_or_asked_token(target, options, env, interactive, workspace_id)
+    if command is not None:
+        from bpshell.token_command import run_command
+
+        token = await run_command(command, env, None)
+    elif token is None:
+        token, command = await _stored_or_asked_token(
+            target, options, env, interactive, workspace_id
+        )
     client = env.api(target.api_url, token)
     if workspace_id is None:
         workspace_id = await _choose_workspace(target, client, env, interactive)
@@ -92,9 +99,11 @@ async def _log_in(options: LoginOptions, opts: GlobalOptions, env: Env) -> Resul
         return Result(
             {"loggedIn": False}, "Login cancelled; nothing was changed.", ExitStatus.FAILURE
         )
-    storage = await _save(target, token, verification, options, env)
+    storage = await _save(target, token, verification, options, env, command)
     drop_workspaces(env.home, target.name)
     _say_what_changed(target, verification.workspace, config, opts, env)
+    if command is not None:
+        _say_only_the_command_is_stored(env, target.name, command, token)
     label = workspace_label(verification.workspace.name, workspace_id)
     email = clean(verification.account.email)
     role = verification.role
@@ -125,6 +134,36 @@ def _target(options: LoginOptions, opts: GlobalOptions, env: Env, config: Config
         or (env.sandbox.url if env.sandbox else DEFAULT_API_URL)
     )
     return _Target(name, existing, check_api_url(api_url))
+
+
+def _given_command(options: LoginOptions) -> str | None:
+    """``--token-command``, checked: it splits into words and no flag contradicts it."""
+    if options.token_command is None:
+        return None
+    if options.token is not None:
+        raise UsageError("--token and --token-command contradict each other", "pass one of them")
+    if options.insecure_storage:
+        raise UsageError(
+            "--insecure-storage stores a token, and --token-command stores none",
+            "leave --insecure-storage out",
+        )
+    from bpshell.token_command import check_command
+
+    return check_command(options.token_command)
+
+
+def _say_only_the_command_is_stored(env: Env, name: str, command: str, token: str) -> None:
+    if env.token_commands is not None:  # a shell session goes on with it, without a rerun
+        env.token_commands.remember(env, name, command, token)
+    env.err(
+        "note: the token is not stored: bp runs the token command whenever it needs the token "
+        "(once per bp shell session)"
+    )
+    if env.environ.get("BP_TOKEN"):
+        env.err(
+            "note: BP_TOKEN is set in this environment, so commands use it, not the token "
+            "command. Run: unset BP_TOKEN"
+        )
 
 
 def _given_token(options: LoginOptions, opts: GlobalOptions, env: Env) -> str | None:
@@ -214,12 +253,19 @@ def _say_what_changed(
 
 async def _stored_or_asked_token(
     target: _Target, options: LoginOptions, env: Env, interactive: bool, workspace_id: str | None
-) -> str:
+) -> tuple[str, str | None]:
+    """The profile's own token (and its token command, which is then kept), or one asked for."""
+    from bpshell.token_command import runner_of
+
     stored: str | None = None
-    if target.same_api and target.existing is not None:
-        stored, _ = await read_token(env.keyring, target.name, target.existing, env.err)
+    kept: str | None = None
+    existing = target.existing
+    if target.same_api and existing is not None:
+        run = runner_of(env)
+        stored, storage = await read_token(env.keyring, target.name, existing, env.err, run)
+        kept = existing.tokenCommand if storage == "command" else None
     if stored is not None and (workspace_id is not None or not interactive):
-        return stored
+        return stored, kept
     if not interactive:
         raise UsageError(
             "no token given",
@@ -232,14 +278,15 @@ async def _stored_or_asked_token(
     elif stored is None:
         opened = not options.no_browser and env.browser(page)
         env.err(f"{'Opened' if opened else 'Create a Personal Access Token at'} {page}")
-    label = "Personal Access Token" + (" (Enter keeps the stored one)" if stored else "") + ": "
+    keeps = " (Enter keeps the token command)" if kept else " (Enter keeps the stored one)"
+    label = "Personal Access Token" + (keeps if stored else "") + ": "
     while True:
         answer = (await env.prompter.secret(label)).strip()
         if not answer and stored is not None:
-            return stored
+            return stored, kept
         if answer:
             try:
-                return check_token(answer)
+                return check_token(answer), None
             except UsageError as exc:
                 env.err(exc.message)
 
@@ -303,9 +350,15 @@ async def _explained(verification: Verification, client: ApiClient) -> BpError:
 
 
 async def _save(
-    target: _Target, token: str, verification: Verification, options: LoginOptions, env: Env
+    target: _Target,
+    token: str,
+    verification: Verification,
+    options: LoginOptions,
+    env: Env,
+    command: str | None = None,
 ) -> Storage:
-    """Token and profile as one unit (:mod:`bpshell.credentials`): all of it or none."""
+    """Token and profile as one unit (:mod:`bpshell.credentials`): all of it or none. With
+    ``command`` the profile keeps that command, and the token is stored nowhere."""
     from bpshell.credentials import unit, warn_left
 
     if options.insecure_storage:
@@ -314,8 +367,9 @@ async def _save(
         )
     storage: Storage = "file"
     async with unit(env) as change:
-        key = None if options.insecure_storage else await change.put(target.name, token)
-        storage = "file" if key is None else "keyring"
+        stored = command is None and not options.insecure_storage
+        key = await change.put(target.name, token) if stored else None
+        storage = "command" if command is not None else "file" if key is None else "keyring"
         old = change.config.profiles.get(target.name)
         workspace, account = verification.workspace, verification.account
         assert workspace is not None and account is not None
@@ -323,9 +377,10 @@ async def _save(
             apiUrl=target.api_url,
             workspaceId=workspace.id,
             workspaceName=workspace.name,
-            token=token if key is None else None,
+            token=token if key is None and command is None else None,
             tokenKey=key,
             accountId=account.id,
+            tokenCommand=command,
             **(dict(old.extra) if old else {}),
         )
         change.config.activeProfile = target.name
@@ -339,7 +394,7 @@ async def run_logout(options: LogoutOptions, opts: GlobalOptions, env: Env) -> R
     keyring-less run left behind included). What could not be removed is said, and kept in
     config.json's journal so that the next logout tries again."""
     from bpshell.credentials import owner, unit, warn_left
-    from bpshell.profiles import fall_back
+    from bpshell.profiles import fall_back, storage_of
 
     removed: dict[str, Profile] = {}
     tokens: dict[str, str | None] = {}
@@ -381,7 +436,7 @@ async def run_logout(options: LogoutOptions, opts: GlobalOptions, env: Env) -> R
             {
                 "profile": n,
                 "workspaceId": p.workspaceId,
-                "tokenStorage": "file" if p.token else "keyring",
+                "tokenStorage": storage_of(p),
                 "tokenRemoved": n not in kept,
             }
             for n, p in removed.items()
@@ -419,6 +474,11 @@ def _logout_line(name: str, profile: Profile, token_left: bool) -> str:
             f'Logged out of profile "{clean(name)}", workspace {label}: '
             "removed its workspace ID and "
             "API URL; its token is still in the keyring"
+        )
+    if profile.tokenCommand is not None:
+        return (
+            f'Logged out of profile "{clean(name)}", workspace {label}: removed its token command '
+            "(the token stays where the command reads it), its workspace ID and API URL"
         )
     where = "config.json" if profile.token is not None else "the keyring"
     return (

@@ -432,11 +432,23 @@ async def _rotation(opts: GlobalOptions, env: Env, config: ConfigFile) -> _Rotat
             "replaces a stored token",
             "unset BP_TOKEN to rotate the profile's token, or mint one: bp tokens create --note",
         )
-    resolved = await resolve(opts, env, config)
+    import copy
+
+    # Not a token command's: its token is the secret manager's to replace, not bpshell's.
+    quiet = copy.copy(env)  # the same run, but one that starts no token command
+    quiet.token_commands = None
+    resolved = await resolve(opts, quiet, config)
     if resolved.profile is None:
         raise NotLoggedInError("Not logged in", "Run: bp login")
     name = resolved.profile
     profile = config.profiles[name]
+    if resolved.token_source == "command":
+        raise UsageError(
+            f'profile "{clean(name)}" takes its token from a command, so bp tokens rotate has '
+            "nowhere to store a new one",
+            "make one with bp tokens create --note NOTE, put it where the command reads it, "
+            "then revoke the old one: bp tokens revoke ID",
+        )
     if resolved.token is None:
         raise NotLoggedInError(
             f'no token found for profile "{clean(name)}"', f"Run: bp login -p {clean(name)}"
@@ -790,6 +802,14 @@ async def _doomed(env: Env, config: ConfigFile, names: Sequence[str]) -> dict[st
     doomed: dict[str, _Doomed] = {}
     for name in names:
         profile, token = config.profiles.get(name), tokens.get(name)
+        if profile is not None and profile.tokenCommand is not None:
+            shown = clean(name)
+            raise UsageError(
+                f'the token of profile "{shown}" comes from a command, so bpshell does not know '
+                "which of the account's tokens it is",
+                f"revoke it with bp tokens revoke ID -p {shown} (see bp tokens list -p {shown}), "
+                "then bp logout; nothing was changed",
+            )
         if profile is None or token is None:  # nothing to revoke; logout says what it finds
             continue
         same = [n for n, p in config.profiles.items() if p.apiUrl == profile.apiUrl]

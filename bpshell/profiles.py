@@ -85,7 +85,9 @@ async def resolve(opts: GlobalOptions, env: Env, config: ConfigFile | None = Non
     check_not_token(workspace_id, where)  # before anything can show it, send it or pass it on
     token, token_source = environ.get("BP_TOKEN") or None, "BP_TOKEN"
     if token is None and profile is not None and name is not None:
-        token, storage = await read_token(env.keyring, name, profile, env.err)
+        from bpshell.token_command import runner_of
+
+        token, storage = await read_token(env.keyring, name, profile, env.err, runner_of(env))
         token_source = storage or "missing"
     workspace_name = profile.workspaceName if profile and workspace_source == "profile" else None
     return Resolved(
@@ -180,6 +182,8 @@ async def run_active(options: ActiveOptions, opts: GlobalOptions, env: Env) -> R
     if resolved.token_source == "BP_TOKEN" or options.display_token:
         shown = resolved.token if options.display_token else None
         lines.append(f"Token: {_token_text(resolved, shown)}")
+    elif resolved.token_source == "command":
+        lines.append("Token: from command")
     data: dict[str, Any] = {
         "profile": resolved.profile,
         "profileFile": resolved.profile_file,
@@ -252,7 +256,7 @@ async def run_list(options: ListOptions, opts: GlobalOptions, env: Env) -> Resul
     config = env.config.load()
     active = config.active()
     here, source, file = _in_use_quietly(opts, env, config)
-    tokens: dict[str, str | None] = {}
+    tokens: dict[str, str | BpError | None] = {}
     if options.verify or options.display_token:
         tokens = await _read_tokens(config, env)
     rows = [
@@ -303,7 +307,11 @@ def _in_use_quietly(
 
 
 def _row(
-    name: str, profile: Profile, active: bool, tokens: dict[str, str | None], options: ListOptions
+    name: str,
+    profile: Profile,
+    active: bool,
+    tokens: dict[str, str | BpError | None],
+    options: ListOptions,
 ) -> dict[str, Any]:
     row: dict[str, Any] = {
         "name": name,
@@ -311,11 +319,19 @@ def _row(
         "workspaceName": profile.workspaceName,
         "apiUrl": profile.apiUrl,
         "active": active,
-        "tokenStorage": "file" if profile.token is not None else "keyring",
+        "tokenStorage": storage_of(profile),
     }
     if options.display_token:
-        row["token"] = tokens.get(name)
+        token = tokens.get(name)
+        row["token"] = token if isinstance(token, str) else None
     return row
+
+
+def storage_of(profile: Profile) -> str:
+    """Where a profile's token is: ``command`` (printed by one), ``file`` or ``keyring``."""
+    if profile.tokenCommand is not None:
+        return "command"
+    return "file" if profile.token is not None else "keyring"
 
 
 def _cells(row: dict[str, Any], options: ListOptions) -> list[str]:
@@ -342,23 +358,37 @@ def _paint_authenticated(palette: Palette) -> Callable[[str], str]:
     return paint
 
 
-async def _read_tokens(config: ConfigFile, env: Env) -> dict[str, str | None]:
+async def _read_tokens(config: ConfigFile, env: Env) -> dict[str, str | BpError | None]:
+    """Every profile's token; a token command that failed gives its error instead. An
+    interruption (Ctrl-C at a token command) or a usage error stops them all."""
     import anyio
 
-    found: dict[str, str | None] = {}
+    from bpshell.token_command import TokenCommandInterrupted, runner_of
+
+    found: dict[str, str | BpError | None] = {}
+    stopped: list[BpError] = []
+    run = runner_of(env)
 
     async def read(name: str, profile: Profile) -> None:
-        found[name], _ = await read_token(env.keyring, name, profile, env.err)
+        try:
+            found[name], _ = await read_token(env.keyring, name, profile, env.err, run)
+        except (TokenCommandInterrupted, UsageError) as exc:
+            stopped.append(exc)
+            group.cancel_scope.cancel()
+        except BpError as exc:
+            found[name] = exc
 
     async with anyio.create_task_group() as group:
         for name, profile in config.profiles.items():
             group.start_soon(read, name, profile)
+    if stopped:
+        raise stopped[0]
     return found
 
 
 async def _verify_all(
     config: ConfigFile,
-    tokens: dict[str, str | None],
+    tokens: dict[str, str | BpError | None],
     options: ListOptions,
     env: Env,
 ) -> dict[str, Verification]:
@@ -381,12 +411,14 @@ async def _verify_all(
 
 
 async def _check_one(
-    profile: Profile, token: str | None, seconds: float, env: Env, *, role: bool = False
+    profile: Profile, token: str | BpError | None, seconds: float, env: Env, *, role: bool = False
 ) -> Verification:
 
     from bpshell.api import Verification, verify
     from bpshell.errors import NotLoggedInError as Missing
 
+    if isinstance(token, BpError):
+        return Verification("unreachable", error=token)
     if token is None:
         return Verification("unreachable", error=Missing("no token found"))
     try:
@@ -599,14 +631,18 @@ async def run_get(options: NameOptions, opts: GlobalOptions, env: Env) -> Result
     if profile is None:
         file = opts.profile_file if name == opts.profile and not options.name else None
         raise _unknown(name, config, file, env)
-    token, storage = await read_token(env.keyring, name, profile, env.err)
+    token, storage = await read_token(env.keyring, name, profile, env.err)  # runs no command
     shown = token if options.display_token else (mask(token) if token else None)
     lines = [
         f"Profile: {clean(name)}" + (" (active)" if name == config.active() else ""),
         f"Workspace: {workspace_label(profile.workspaceName, profile.workspaceId)}",
         f"API URL: {clean(profile.apiUrl)}",
-        f"Token: {clean(shown) if shown else '(missing)'}" + (f" ({storage})" if storage else ""),
     ]
+    if profile.tokenCommand is not None:
+        lines += ["Token: from command", f"Token command: {clean(profile.tokenCommand)}"]
+    else:
+        token_line = f"Token: {clean(shown) if shown else '(missing)'}"
+        lines.append(token_line + (f" ({storage})" if storage else ""))
     data: dict[str, Any] = {
         "name": name,
         "workspaceId": profile.workspaceId,
@@ -615,6 +651,7 @@ async def run_get(options: NameOptions, opts: GlobalOptions, env: Env) -> Result
         "active": name == config.active(),
         "tokenStorage": storage,
         "token": shown,
+        "tokenCommand": profile.tokenCommand,
     }
     return Result(data, "\n".join(lines))
 

@@ -121,6 +121,7 @@ def _quiet(env: Env, **changes: Any) -> Env:
         "cwd": env.cwd,
         "local_top": env.local_top,
         "pin": env.pin,
+        "token_commands": env.token_commands,  # a token command runs once a session
     }
     fields.update(changes)
     return Env(**fields)
@@ -209,13 +210,14 @@ class Session:
         self.completer = ShellCompleter(want=self.want)
         self.on_change: Callable[[], None] = lambda: None
         self._env = _quiet(env)
-        self._view_env = _quiet(env, tokens=_NoTokens())
+        self._view_env = _quiet(env, tokens=_NoTokens(), token_commands=None)
         self._config_path = env.home / "config.json"
         self._config_stamp: object = False
         self._loaded = False
         self._after_login = False
         self._urls: dict[str, str] = {}
         self._fingerprints: dict[str, int] = {}
+        self._from_commands: set[str] = set()  # profiles whose token a command prints
         self._pat_indexes: dict[Key, SearchIndex] = {}
         self._profiles = SearchIndex(())
         self._indexes: dict[Key, SearchIndex] = {}
@@ -399,7 +401,16 @@ class Session:
         self._after_login = path == ("login",) and code == 0
         await self.reload(force=True)
         key = self.active_key
-        if self._after_login and key is not None:  # not a switch: same key, maybe a new token
+        # The check may have failed on a token command it ran without the terminal, which a
+        # command has now run with it: check again, with the token that run printed.
+        commands, name = self._env.token_commands, self.view.profile
+        retry = (
+            self.auth.state == "failed"
+            and name in self._from_commands
+            and commands is not None
+            and commands.knows(name)
+        )
+        if (self._after_login or retry) and key is not None:  # same key, maybe a new token
             self._after_login = False
             self._start_check()
             self._ensure(key, fetch=True, force=True)
@@ -434,9 +445,10 @@ class Session:
         }
         # A login elsewhere always changes one of these: a keyring token gets a fresh entry.
         fingerprints = {
-            name: hash((profile.apiUrl, profile.token, profile.tokenKey))
+            name: hash((profile.apiUrl, profile.token, profile.tokenKey, profile.tokenCommand))
             for name, profile in config.profiles.items()
         }
+        self._from_commands = {n for n, p in config.profiles.items() if p.tokenCommand}
         for key in list(self._indexes):
             name = key[0]
             if urls.get(name) != key[1] or fingerprints.get(name) != self._fingerprints.get(name):

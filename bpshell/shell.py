@@ -339,6 +339,7 @@ def derive_env(env: Env, **changes: Any) -> Env:
         "cwd": env.cwd,
         "local_top": env.local_top,
         "pin": env.pin,
+        "token_commands": env.token_commands,
     }
     fields.update(changes)
     return Env(**fields)

@@ -26,12 +26,13 @@ from bpshell.render import clean  # names and keyring messages may hold escape s
 
 if TYPE_CHECKING:
     from bpshell.config import Profile
+    from bpshell.token_command import Runner
 
 SERVICE = "botpress-cli"
 KEYRING_TIMEOUT_S = 3.0
 THREAD_NAME = "bpshell-keyring"
 
-Storage = Literal["keyring", "file"]
+Storage = Literal["keyring", "file", "command"]
 
 
 class KeyringUnavailable(StorageError):
@@ -294,9 +295,21 @@ def mask(token: str) -> str:
 
 
 async def read_token(
-    store: TokenStore, name: str, profile: Profile, warn: Callable[[str], None]
+    store: TokenStore,
+    name: str,
+    profile: Profile,
+    warn: Callable[[str], None],
+    run: Runner | None = None,
 ) -> tuple[str | None, Storage | None]:
-    """The token of profile ``name`` and where it was found; (None, None) when it is missing."""
+    """The token of profile ``name`` and where it was found; (None, None) when it is missing.
+
+    A profile whose token comes from a command (``tokenCommand``) gets it from ``run``, which
+    raises :class:`~bpshell.token_command.TokenCommandError` when the command fails; without
+    ``run`` (callers that only compare tokens, or must not start a program) it is
+    ``(None, "command")``.
+    """
+    if profile.tokenCommand is not None:
+        return (await run(name, profile.tokenCommand) if run else None), "command"
     user = profile.keyring_user(name)
     if user is None:
         return profile.token, "file"

@@ -18,7 +18,7 @@ from bpshell.errors import NotLoggedInError
 from bpshell.profiles import Resolved, resolve
 from bpshell.render import Result, clean, table
 
-PROFILE_TOKENS = ("keyring", "file")
+PROFILE_TOKENS = ("keyring", "file", "command")
 
 
 async def fetch_workspaces(env: Env, resolved: Resolved) -> list[tuple[str, str]]:

@@ -76,11 +76,12 @@ def test_empty_line_offers_builtins_and_commands_but_not_shell() -> None:
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("login --to", {"--token"}),
+        ("login --to", {"--token", "--token-command"}),
+        ("login --tokenC", {"--tokenCommand"}),
         ("login --workspace", {"--workspaceId"}),
         ("login --workspace-", {"--workspace-id"}),
         ("login --i", {"--insecure-storage"}),
-        ("login --token x --to", set()),
+        ("login --token x --to", {"--token-command"}),
         ("profiles list --v", {"--verify", "--verbose"}),
         ("profiles list --json --js", set()),
         ("logout --a", {"--all"}),
@@ -112,7 +113,8 @@ def test_flags_are_offered_when_no_argument_is_expected() -> None:
 
 
 def test_flag_help_is_the_display_meta() -> None:
-    (token,) = completions("login --tok")
+    token, command = completions("login --tok")
+    assert (command.text, command.display_text) == ("--token-command", "--token-command COMMAND")
     assert token.display_meta_text == "Personal Access Token, or - to read stdin"
     assert token.display_text == "--token TOKEN"
     assert token.start_position == -len("--tok")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,14 @@ def seen(tmp_path_factory: pytest.TempPathFactory, sandbox_server: Sandbox) -> S
         bp, "profiles", "active", code=1, env={"BP_TOKEN": ALICE_TOKEN}
     ))  # fmt: skip
     seen.add("bp profiles get", _run(bp, "profiles", "get", "default"))
+    script = tmp_path_factory.mktemp("command") / "token.py"
+    script.write_text(f"print({ALICE_TOKEN!r})\n")
+    command = ("--token-command", f"{sys.executable} {script}", "-p", "fromcommand")
+    seen.add("bp login", _run(bp, "login", *command, "--apiUrl", sandbox.url, "--workspaceId",
+                              "ws_acme", "-y"))  # fmt: skip
+    seen.add("bp profiles get", _run(bp, "profiles", "get", "fromcommand"))
+    seen.add("bp profiles active", _run(bp, "profiles", "active", "-p", "fromcommand"))
+    seen.add("bp profiles use", _run(bp, "profiles", "use", "default"))
     seen.add("bp profiles use", _run(bp, "profiles", "use", "default"))
     folder = tmp_path_factory.mktemp("folder")
     here = os.getcwd()

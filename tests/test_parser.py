@@ -355,21 +355,27 @@ Usage:
   bp login [flags]
 
 Flags:
-  --token TOKEN                          Personal Access Token, or - to read stdin
-  --workspaceId, --workspace-id ID       workspace to use
-  --apiUrl, --api-url URL                API URL
-  --insecure-storage, --insecureStorage  store the token in config.json, not the keyring
-  --no-browser, --noBrowser              print the token page URL
+  --token TOKEN                            Personal Access Token, or - to read stdin
+  --token-command, --tokenCommand COMMAND  command that prints the token; only it is stored
+  --workspaceId, --workspace-id ID         workspace to use
+  --apiUrl, --api-url URL                  API URL
+  --insecure-storage, --insecureStorage    store the token in config.json, not the keyring
+  --no-browser, --noBrowser                print the token page URL
 
 Where each value comes from (the first one given wins):
   profile    -p NAME, BP_PROFILE, the folder's .bp-profile, the active profile,
              "default"
-  token      --token, BP_TOKEN, the profile's stored token (same API URL), asked for
+  token      --token or --token-command, BP_TOKEN, the profile's stored token or token
+             command (same API URL), asked for
   workspace  --workspaceId, BP_WORKSPACE_ID, asked for (with no terminal or -y: the
              profile's)
   API URL    --apiUrl, BP_API_URL, the profile's, https://api.botpress.cloud
 With no terminal, or with -y, nothing is asked: give the token (--token - reads it from
 stdin, and keeps it out of the process list) and the workspace ID.
+--token-command runs a command that prints the token (a secret manager's: op, pass,
+vault) once to check it, and stores only the command: bp runs it whenever it needs the
+token (once per bp shell session). It is split into words as a shell would and run
+without one; for pipes or variables, say sh -c '...'.
 See 'bp help environment' for every variable bp reads.
 
 Global flags:
@@ -384,6 +390,7 @@ Examples:
   bp login
   bp login --token - --workspaceId ws_abc123 -y < token.txt
   bp login -p prod --workspaceId ws_prod
+  bp login -p team --token-command 'op read op://Private/Botpress/token'
 """
 
 

@@ -614,6 +614,7 @@ def test_get_json_and_missing_token(bp: Bp, sandbox: Sandbox) -> None:
         "active": False,
         "tokenStorage": None,
         "token": None,
+        "tokenCommand": None,
     }
     text = bp("profiles", "get", "prod")
     assert text.out.splitlines()[-1] == "Token: (missing)"

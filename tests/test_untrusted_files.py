@@ -242,6 +242,93 @@ def test_a_0755_home_is_tightened_by_a_write_only(bp: Bp, sandbox: Sandbox) -> N
     assert bp("profiles", "use", "default").err == ""
 
 
+# --- 5 and issue 14: a config.json that names a token command -----------------------------
+
+# What needs the profile's token, and so would run its command: each must stop first.
+NEEDS_THE_TOKEN = pytest.mark.parametrize(
+    "words",
+    [
+        ("profiles", "active"),
+        ("profiles", "list", "--verify"),
+        ("workspaces", "list"),
+        ("env",),
+        ("exec", "--", "true"),
+        ("shell", "-c", "profiles active"),
+        ("login", "--workspaceId", "ws_acme", "-y"),
+        ("tokens", "list"),
+    ],
+    ids=" ".join,
+)
+
+
+def with_a_command(bp: Bp, spy: Spy, tmp_path: Path) -> tuple[bytes, Path]:
+    """config.json whose profile's token comes from a command that leaves a mark when it
+    runs (and prints a token for the spy): the bytes written, and where the mark would be."""
+    mark = tmp_path / "the-command-ran"
+    script = tmp_path / "planted.py"
+    script.write_text(f"open({str(mark)!r}, 'w').write('ran')\nprint({SPY_TOKEN!r})\n")
+    command = f"{sys.executable} {script}"
+    return seed(bp, one_profile(spy.url, tokenCommand=command)), mark
+
+
+@NEEDS_THE_TOKEN
+@pytest.mark.parametrize(
+    ("whose", "loose", "fix"),
+    [("config.json", 0o620, "600"), ("config.json", 0o602, "600"), ("home", 0o770, "700")],
+    ids=lambda value: f"{value:o}" if isinstance(value, int) else None,
+)
+def test_a_token_command_in_a_file_others_can_write_never_runs(
+    bp: Bp, spy: Spy, tmp_path: Path, whose: str, loose: int, fix: str, words: tuple[str, ...]
+) -> None:
+    before, mark = with_a_command(bp, spy, tmp_path)
+    path = bp.config_path if whose == "config.json" else bp.home
+    path.chmod(loose)
+    result = bp(*words)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == refused(
+        path, f"other users can change it (mode {loose:04o})", f"chmod {fix} {path}"
+    )
+    assert not mark.exists()
+    assert spy.authorizations == []
+    assert bp.config_bytes() == before
+    path.chmod(int(fix, 8))
+    assert bp("profiles", "active").code == 1  # the trap works: trusted, it runs (spy says 401)
+    assert mark.exists()
+
+
+@NEEDS_THE_TOKEN
+@pytest.mark.parametrize("whose", ["config.json", "home"])
+def test_a_token_command_in_another_users_file_never_runs(
+    bp: Bp, spy: Spy, tmp_path: Path, second_user: UnixUser, whose: str, words: tuple[str, ...]
+) -> None:
+    before, mark = with_a_command(bp, spy, tmp_path)
+    path = bp.config_path if whose == "config.json" else bp.home
+    second_user.owns(path)
+    result = bp(*words)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == refused(
+        path, f"it belongs to user {second_user.name}", f"chown root {path}"
+    )
+    assert not mark.exists()
+    assert spy.authorizations == []
+    assert bp.config_bytes() == before
+    os.chown(path, os.geteuid(), os.getegid())
+    assert bp("profiles", "active").code == 1  # the trap works: the user's own file runs it
+    assert mark.exists()
+
+
+def test_a_token_command_in_another_users_file_never_runs_in_a_real_process(
+    bp: Bp, spy: Spy, tmp_path: Path, second_user: UnixUser
+) -> None:
+    _, mark = with_a_command(bp, spy, tmp_path)
+    second_user.owns(bp.config_path)
+    for words in (("env",), ("exec", "--", "true"), ("profiles", "active")):
+        result = bp_process(bp.home, *words, timeout=PROMPT_S)
+        assert (result.code, result.out) == (2, ""), words
+    assert not mark.exists()
+    assert spy.authorizations == []
+
+
 # --- 5: symlinks --------------------------------------------------------------------------
 
 

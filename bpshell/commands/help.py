@@ -46,6 +46,8 @@ Other settings:
   BP_OFFICIAL_CLI   the official Botpress CLI to hand its commands to: a path, or a
                     command with arguments (default: node_modules/.bin/bp of the
                     project, npm's global prefix, next to node, then PATH)
+  BP_TOKEN_COMMAND_TIMEOUT
+                    seconds a profile's token command may take (default 30)
   HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY
                     the proxy to reach the API through, as curl reads them (lowercase
                     names too), and the hosts reached without one
@@ -98,12 +100,17 @@ DETAILS: dict[tuple[str, ...], str] = {
 Where each value comes from (the first one given wins):
   profile    -p NAME, BP_PROFILE, the folder's .bp-profile, the active profile,
              "default"
-  token      --token, BP_TOKEN, the profile's stored token (same API URL), asked for
+  token      --token or --token-command, BP_TOKEN, the profile's stored token or token
+             command (same API URL), asked for
   workspace  --workspaceId, BP_WORKSPACE_ID, asked for (with no terminal or -y: the
              profile's)
   API URL    --apiUrl, BP_API_URL, the profile's, {DEFAULT_API_URL}
 With no terminal, or with -y, nothing is asked: give the token (--token - reads it from
 stdin, and keeps it out of the process list) and the workspace ID.
+--token-command runs a command that prints the token (a secret manager's: op, pass,
+vault) once to check it, and stores only the command: bp runs it whenever it needs the
+token (once per bp shell session). It is split into words as a shell would and run
+without one; for pipes or variables, say sh -c '...'.
 See 'bp help environment' for every variable bp reads.""",
     ("exec",): """\
 The command gets BP_TOKEN, BP_WORKSPACE_ID and BP_API_URL of the credentials in force in

@@ -73,6 +73,7 @@ class LoginOptions(NamedTuple):
     api_url: str | None = None
     insecure_storage: bool = False
     no_browser: bool = False
+    token_command: str | None = None
 
 
 class LogoutOptions(NamedTuple):
@@ -383,6 +384,12 @@ COMMANDS: tuple[Command, ...] = (
         flags=(
             Flag(("--token",), "token", "TOKEN", "Personal Access Token, or - to read stdin"),
             Flag(
+                ("--token-command", "--tokenCommand"),
+                "token_command",
+                "COMMAND",
+                "command that prints the token; only it is stored",
+            ),
+            Flag(
                 ("--workspaceId", "--workspace-id"),
                 "workspace_id",
                 "ID",
@@ -401,6 +408,7 @@ COMMANDS: tuple[Command, ...] = (
             "bp login",
             "bp login --token - --workspaceId ws_abc123 -y < token.txt",
             "bp login -p prod --workspaceId ws_prod",
+            "bp login -p team --token-command 'op read op://Private/Botpress/token'",
         ),
     ),
     Command(
