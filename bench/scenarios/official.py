@@ -184,7 +184,8 @@ def _compare(bench: Bench, url: str, token: str, workspace: str, env: dict[str, 
             target=f"<= {LIMIT:g}x",
             baseline=official_login,
             floor=ratio(login_floor, official_login),
-            note="token on stdin, --insecure-storage; 2 requests at once (account, workspace)",
+            note="token on stdin, --insecure-storage; 3 requests at once "
+            "(account, workspace, role)",
         ),
         info(
             NAME,
