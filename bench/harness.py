@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import installs
 from installs import Install
@@ -44,6 +44,40 @@ class Unavailable(Exception):
 
 class BenchError(Exception):
     """A command under test failed, so its timing means nothing."""
+
+
+Check = Callable[[subprocess.CompletedProcess[str]], str | None]
+
+
+class Job(NamedTuple):
+    """One command to time: ``prepare`` runs (untimed) before each run, ``check`` returns a
+    complaint about a finished run, or None."""
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    stdin: str = ""
+    prepare: Callable[[], object] | None = None
+    check: Check | None = None
+
+
+def _run_once(job: Job) -> float:
+    """Wall seconds of one run of ``job``; :class:`BenchError` when it failed."""
+    if job.prepare is not None:
+        job.prepare()
+    started = time.perf_counter()
+    done = subprocess.run(
+        list(job.argv), input=job.stdin, capture_output=True, text=True, env=dict(job.env),
+        timeout=120,
+    )  # fmt: skip
+    took = time.perf_counter() - started
+    problem = job.check(done) if job.check is not None else None
+    if problem is None and done.returncode != 0:
+        problem = f"exit {done.returncode}"
+    if problem is not None:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        shown = " ".join(word if "\n" not in word else "<script>" for word in job.argv[-4:])
+        raise BenchError(f"{shown}: {problem}: {' | '.join(tail)}")
+    return took
 
 
 @dataclass(frozen=True)
@@ -246,7 +280,7 @@ class Bench:
         *,
         stdin: str = "",
         prepare: Callable[[], object] | None = None,
-        check: Callable[[subprocess.CompletedProcess[str]], str | None] | None = None,
+        check: Check | None = None,
         repeats: int | None = None,
         warm_up: bool = True,
     ) -> list[float]:
@@ -258,22 +292,31 @@ class Bench:
         """
         times: list[float] = []
         for index in range(int(not warm_up), (repeats or self.repeats) + 1):
-            if prepare is not None:
-                prepare()
-            started = time.perf_counter()
-            done = subprocess.run(
-                list(argv), input=stdin, capture_output=True, text=True, env=dict(env), timeout=120
-            )
-            took = time.perf_counter() - started
-            problem = check(done) if check is not None else None
-            if problem is None and done.returncode != 0:
-                problem = f"exit {done.returncode}"
-            if problem is not None:
-                tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-                raise BenchError(f"{' '.join(argv[-4:])}: {problem}: {' | '.join(tail)}")
+            took = _run_once(Job(tuple(argv), env, stdin, prepare, check))
             if index:
                 times.append(took)
         return times
+
+    def together(self, jobs: Mapping[str, Job]) -> tuple[dict[str, list[float]], dict[str, str]]:
+        """Wall seconds of each job, the jobs taking turns: one run of each per round, one
+        untimed round first, then :attr:`repeats` rounds. A load that comes and goes on a shared
+        machine then falls on a command and on its baseline alike, so their ratio keeps.
+
+        Returns the timings and, for a job whose run failed, why (it is not run again)."""
+        times: dict[str, list[float]] = {name: [] for name in jobs}
+        broken: dict[str, str] = {}
+        for round_ in range(self.repeats + 1):
+            for name, job in jobs.items():
+                if name in broken:
+                    continue
+                try:
+                    took = _run_once(job)
+                except BenchError as exc:
+                    broken[name] = str(exc)
+                    continue
+                if round_:
+                    times[name].append(took)
+        return {name: found for name, found in times.items() if name not in broken}, broken
 
     def probe(self, name: str, *args: str) -> Any:
         """Run ``probe.py NAME ARGS`` (in-process measurements) in a fresh interpreter."""

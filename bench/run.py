@@ -92,9 +92,7 @@ def _pass(bench: Bench, names: Sequence[str]) -> list[Row]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python bench/run.py", description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="3 repetitions, fewer variants (< 30 s)"
-    )
+    parser.add_argument("--quick", action="store_true", help="3 timed runs, fewer variants")
     parser.add_argument(
         "--only",
         action="append",

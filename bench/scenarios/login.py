@@ -73,6 +73,6 @@ def run(bench: Bench) -> list[Row]:
             "requests in flight at peak during login",
             peaks[1:],
             unit="req",
-            note="2 = account and workspace checked at the same time",
+            note="3 = account, workspace and role (membership) checked at the same time",
         ),
     ]

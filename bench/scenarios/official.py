@@ -28,7 +28,19 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from harness import ROOT, Bench, Row, base, info, judged, ratio, unavailable, write_config
+from harness import (
+    ROOT,
+    Bench,
+    BenchError,
+    Job,
+    Row,
+    base,
+    info,
+    judged,
+    ratio,
+    unavailable,
+    write_config,
+)
 
 NAME = "official"
 KNOWN_FOLDERS = (
@@ -133,30 +145,35 @@ def _compare(bench: Bench, url: str, token: str, workspace: str, env: dict[str, 
             ours_home, {"version": 1, "activeProfile": "default", "profiles": {"default": profile}}
         )
 
-    login = ["login", "-y", "--workspaceId", workspace, "--apiUrl", url]
-    official_login = bench.timed(
-        [*bench.official, *login, "--token", token, "--botpressHome", str(official_home)],
-        env,
-        check=_says("Logged In"),
-    )
-    ours_login = bench.timed(
-        [*bench.bp, *login, "--token", "-", "--insecure-storage", "--botpressHome", str(ours_home)],
-        env,
-        stdin=token,
-        prepare=ours_empty,
-    )
-    official_logout = bench.timed(
-        [*bench.official, "logout", "--botpressHome", str(official_home)],
-        env,
-        prepare=official_logged_in,
-        check=_says("Logged Out"),
-    )
-    ours_logout = bench.timed(
-        [*bench.bp, "logout", "--botpressHome", str(ours_home)], env, prepare=ours_logged_in
-    )
-    login_floor = bench.floor(LOGIN_FLOOR, env)
-    logout_floor = bench.floor(LOGOUT_FLOOR, env)
-    node = bench.timed([_node(), "-e", "0"], env)
+    login = ("login", "-y", "--workspaceId", workspace, "--apiUrl", url)
+    official_argv = (*bench.official, *login, "--token", token)
+    ours_argv = (*bench.bp, *login, "--token", "-", "--insecure-storage")
+    jobs = {
+        "official login": Job(
+            (*official_argv, "--botpressHome", str(official_home)), env, check=_says("Logged In")
+        ),
+        "ours login": Job(
+            (*ours_argv, "--botpressHome", str(ours_home)), env, token, prepare=ours_empty
+        ),
+        "login floor": Job((bench.python, "-c", f"import {LOGIN_FLOOR}"), env),
+        "node": Job((_node(), "-e", "0"), env),
+        "official logout": Job(
+            (*bench.official, "logout", "--botpressHome", str(official_home)),
+            env,
+            prepare=official_logged_in,
+            check=_says("Logged Out"),
+        ),
+        "ours logout": Job(
+            (*bench.bp, "logout", "--botpressHome", str(ours_home)), env, prepare=ours_logged_in
+        ),
+        "logout floor": Job((bench.python, "-c", f"import {LOGOUT_FLOOR}"), env),
+    }
+    times, broken = bench.together(jobs)
+    if broken:
+        raise BenchError("; ".join(f"{name}: {why}" for name, why in broken.items()))
+    official_login, ours_login = times["official login"], times["ours login"]
+    official_logout, ours_logout = times["official logout"], times["ours logout"]
+    login_floor, logout_floor, node = times["login floor"], times["logout floor"], times["node"]
     return [
         base(NAME, "official: login -y", official_login, "@botpress/cli; 1 request (listBots)"),
         judged(
@@ -167,7 +184,8 @@ def _compare(bench: Bench, url: str, token: str, workspace: str, env: dict[str, 
             target=f"<= {LIMIT:g}x",
             baseline=official_login,
             floor=ratio(login_floor, official_login),
-            note="token on stdin, --insecure-storage; 2 requests at once (account, workspace)",
+            note="token on stdin, --insecure-storage; 3 requests at once "
+            "(account, workspace, role)",
         ),
         info(
             NAME,

@@ -9,7 +9,8 @@ and ``pathlib`` for those that read config.json or the workspace cache.
 
 config.json is written by bpshell's own store (``harness.write_config``), so bp trusts the
 bytes its lock file vouches for and skips the validator; one row (information) reads a
-hand-written file, which bp validates.
+hand-written file, which bp validates. The commands, the baseline and the floors take turns
+(``Bench.together``), and every run starts from the same home.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from harness import (
     Bench,
     BenchError,
+    Job,
     Row,
     base,
     hand_written_config,
@@ -41,19 +43,21 @@ PROFILES = ("default", "prod", "staging")
 
 @dataclass(frozen=True)
 class Offline:
-    """One offline command: its words, the ratio it must stay under, what to reset first."""
+    """One offline command: its words, the ratio it must stay under, its floor's modules."""
 
     label: str
     words: tuple[str, ...]
     limit: float
     floor: str  # the modules of its floor, python -c "import <floor>"
-    reset: bool = False
     completion: bool = False
 
 
 WRAPPER = "re"  # pip's console script: import re, sys; from bpshell.cli import main
 READER = "re, json, pathlib"  # and what reading a JSON file under a home needs
 FLOORS = (WRAPPER, READER)
+BY_HAND = "bp profiles list (hand-written config.json)"
+BIG = "bp __complete login --workspaceId '' (10,000 cached)"
+BIG_WORDS = ("__complete", "login", "--workspaceId", "")
 COMMANDS: tuple[Offline, ...] = (
     Offline("bp --version", ("--version",), 2.5, WRAPPER),
     Offline("bp --help", ("--help",), 2.5, WRAPPER),
@@ -71,10 +75,10 @@ COMMANDS: tuple[Offline, ...] = (
         READER,
         completion=True,
     ),
-    Offline("bp profiles use prod", ("profiles", "use", "prod"), 4.0, READER, reset=True),
+    Offline("bp profiles use prod", ("profiles", "use", "prod"), 4.0, READER),
     Offline("bp profiles list", ("profiles", "list"), 4.0, READER),
     Offline("bp profiles get", ("profiles", "get"), 4.0, READER),
-    Offline("bp logout (file token)", ("logout",), 4.0, READER, reset=True),
+    Offline("bp logout (file token)", ("logout",), 4.0, READER),
 )
 
 
@@ -113,73 +117,78 @@ def _complete_check(done: subprocess.CompletedProcess[str]) -> str | None:
 
 
 def run(bench: Bench) -> list[Row]:
+    """Every command, its baseline and its floors taking turns (:meth:`Bench.together`)."""
     home, reset = offline_home(bench)
     env = bench.env(home)
-    baseline = bench.timed([bench.python, "-c", "pass"], env)
-    rows = [base(NAME, "python -c pass", baseline, "same interpreter and environment")]
-    bare = bench.timed([bench.python, "-S", "-c", "pass"], env)
-    rows.append(
+    by_hand, _ = offline_home(bench, by_hand=True)
+    big, _ = offline_home(bench, workspaces=10_000)
+    jobs = {
+        "pass": Job((bench.python, "-c", "pass"), env),
+        "-S": Job((bench.python, "-S", "-c", "pass"), env),
+        **{modules: Job((bench.python, "-c", f"import {modules}"), env) for modules in FLOORS},
+    }
+    for command in COMMANDS:  # each from the same home (profiles use and logout change it)
+        check = _complete_check if command.completion else None
+        jobs[command.label] = Job((*bench.bp, *command.words), env, "", reset, check)
+    jobs[BY_HAND] = Job((*bench.bp, "profiles", "list"), bench.env(by_hand))
+    jobs[BIG] = Job((*bench.bp, *BIG_WORDS), bench.env(big), check=_complete_check)
+    times, broken = bench.together(jobs)
+    for name, why in broken.items():
+        completion = name == BIG or any(c.completion for c in COMMANDS if c.label == name)
+        if not completion:
+            raise BenchError(why)
+    baseline = times["pass"]
+    rows = [
+        base(NAME, "python -c pass", baseline, "same interpreter and environment"),
         info(
             NAME,
             "python -S -c pass",
-            bare,
+            times["-S"],
             baseline=baseline,
             note="no site: what this interpreter's site-packages and .pth hooks cost",
-        )
+        ),
+    ]
+    floors = {modules: ratio(times[modules], baseline) for modules in FLOORS}
+    rows.extend(
+        info(NAME, f'floor: python -c "import {modules}"', times[modules], baseline=baseline)
+        for modules in FLOORS
     )
-    floors: dict[str, float] = {}
-    for modules in FLOORS:
-        samples = bench.floor(modules, env)
-        floors[modules] = ratio(samples, baseline)
-        rows.append(info(NAME, f'floor: python -c "import {modules}"', samples, baseline=baseline))
     for command in COMMANDS:
-        prepare = reset if command.reset else None
-        check = _complete_check if command.completion else None
-        try:
-            samples = bench.timed([*bench.bp, *command.words], env, prepare=prepare, check=check)
-        except BenchError as exc:
-            if not command.completion:
-                raise
-            rows.append(unavailable(NAME, command.label, f"bp __complete: {exc}"))
+        if command.label in broken:
+            rows.append(unavailable(NAME, command.label, f"bp __complete: {broken[command.label]}"))
             continue
         rows.append(
             judged(
                 NAME,
                 command.label,
-                samples,
+                times[command.label],
                 limit=command.limit,
                 target=f"<= {command.limit:g}x",
                 baseline=baseline,
                 floor=floors[command.floor],
             )
         )
-    rows.append(_hand_written(bench, baseline, floors[READER]))
-    rows.append(_big_cache(bench, baseline, floors[READER]))
+    rows.append(
+        info(
+            NAME,
+            BY_HAND,
+            times[BY_HAND],
+            baseline=baseline,
+            floor=floors[READER],
+            note="a file the lock does not vouch for (edited by hand, another program): validated",
+        )
+    )
+    if BIG in broken:
+        rows.append(unavailable(NAME, BIG, broken[BIG]))
+    else:
+        rows.append(
+            info(
+                NAME,
+                BIG,
+                times[BIG],
+                baseline=baseline,
+                floor=floors[READER],
+                note="the cache is read on every Tab",
+            )
+        )
     return rows
-
-
-def _hand_written(bench: Bench, baseline: list[float], floor: float) -> Row:
-    """``profiles list`` of a config.json bpshell did not write: validated by pydantic_core."""
-    home, _ = offline_home(bench, by_hand=True)
-    samples = bench.timed([*bench.bp, "profiles", "list"], bench.env(home))
-    return info(
-        NAME,
-        "bp profiles list (hand-written config.json)",
-        samples,
-        baseline=baseline,
-        floor=floor,
-        note="a file the lock does not vouch for (edited by hand, another program): validated",
-    )
-
-
-def _big_cache(bench: Bench, baseline: list[float], floor: float) -> Row:
-    label = "bp __complete login --workspaceId '' (10,000 cached)"
-    home, _ = offline_home(bench, workspaces=10_000)
-    words = ("__complete", "login", "--workspaceId", "")
-    try:
-        samples = bench.timed([*bench.bp, *words], bench.env(home), check=_complete_check)
-    except BenchError as exc:
-        return unavailable(NAME, label, str(exc))
-    return info(
-        NAME, label, samples, baseline=baseline, floor=floor, note="the cache is read on every Tab"
-    )
