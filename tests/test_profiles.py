@@ -258,7 +258,8 @@ def test_list_verify_checks_profiles_at_the_same_time(bp: Bp, sandbox: Sandbox) 
     assert sandbox.stats.max_in_flight > 2
 
 
-def test_list_verify_respects_concurrency(bp: Bp, sandbox: Sandbox) -> None:
+def test_list_verify_respects_concurrency(bp: Bp, fresh_sandbox: Sandbox) -> None:
+    sandbox = fresh_sandbox  # of its own: an earlier test's slow requests would count
     names = [f"p{index}" for index in range(3)]
     seed_alike(bp, sandbox, names)
     sandbox.set_latency(150)

@@ -35,7 +35,7 @@ ASKS = (
 
 
 def spawn(home: Path, *words: str) -> pexpect.spawn:
-    env = process_env(home, {"TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"})
+    env = process_env(home, {"TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1", "NO_COLOR": "1"})
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
         env.pop(name, None)
     child = pexpect.spawn(
