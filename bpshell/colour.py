@@ -16,8 +16,7 @@ pieces nest; no library, nothing imported: offline commands start as fast as bef
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 WARNING = "warning:"
 HINT = "hint:"
@@ -44,8 +43,7 @@ def is_terminal(stream: TextIO) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class Palette:
+class Palette(NamedTuple):
     """Colours for one stream; with ``on`` False every method gives its text back as it is."""
 
     on: bool = False

@@ -770,8 +770,8 @@ def _check_trusted(path: Path, info: os.stat_result, private: str) -> None:
     me = os.geteuid()
     if info.st_uid not in (me, 0):
         sudo = "" if me == 0 else "sudo "
-        why = f"it belongs to {_user(info.st_uid)}"
-        fix = f"{sudo}chown {_user(me, bare=True)} {shlex.quote(str(path))}"
+        why = f"it belongs to {user_name(info.st_uid)}"
+        fix = f"{sudo}chown {user_name(me, bare=True)} {shlex.quote(str(path))}"
     elif info.st_mode & 0o022:
         why = f"other users can change it (mode {stat.S_IMODE(info.st_mode):04o})"
         fix = f"chmod {private} {shlex.quote(str(path))}"
@@ -784,7 +784,8 @@ def _check_trusted(path: Path, info: os.stat_result, private: str) -> None:
     )
 
 
-def _user(uid: int, bare: bool = False) -> str:
+def user_name(uid: int, bare: bool = False) -> str:
+    """``user NAME`` (``NAME`` when ``bare``) of a uid, for messages; ``uid N`` if unknown."""
     import pwd
 
     try:

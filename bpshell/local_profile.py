@@ -26,7 +26,6 @@ import contextlib
 import errno
 import os
 import re
-import secrets
 import shlex
 import stat
 from collections.abc import Mapping
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from bpshell.commands import GlobalOptions
+from bpshell.config import user_name
 from bpshell.errors import BpError, ConfigError, StorageError
 
 if TYPE_CHECKING:
@@ -175,9 +175,9 @@ def _check(path: Path, info: os.stat_result, start: Path) -> None:
         sudo = "" if me == 0 else "sudo "
         raise _refused(
             path,
-            f"it belongs to {_user(info.st_uid)}, and whoever can change it picks the "
+            f"it belongs to {user_name(info.st_uid)}, and whoever can change it picks the "
             "profile (and the token) bp uses here",
-            f"if you trust it, run: {sudo}chown {_user(me, bare=True)} {_quoted(path)}; "
+            f"if you trust it, run: {sudo}chown {user_name(me, bare=True)} {_quoted(path)}; "
             f"or {_remove(path, start)}",
         )
     if mode & 0o022:
@@ -274,7 +274,7 @@ def write(folder: Path, name: str) -> Path:
     """Write ``name`` as ``folder``'s ``.bp-profile``, atomically (a temporary file renamed over
     it: a symlink or a FIFO there is replaced, never followed), 0644 whatever the umask."""
     path = folder / FILE_NAME
-    tmp = folder / f".{FILE_NAME}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    tmp = folder / f".{FILE_NAME}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
         fd = os.open(tmp, flags, 0o644)
@@ -334,16 +334,6 @@ def _kind(mode: int) -> str:
         (stat.S_ISDIR, "a folder"),
     )
     return next((name for test, name in kinds if test(mode)), "not a regular file")
-
-
-def _user(uid: int, bare: bool = False) -> str:
-    import pwd
-
-    try:
-        name = pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid) if bare else f"uid {uid}"
-    return name if bare else f"user {name}"
 
 
 def _shown(path: Path) -> str:
