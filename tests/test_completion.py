@@ -258,13 +258,14 @@ GLOBALS_IN_ORDER = ["--json", "--verbose", "--confirm", "--botpressHome", "--pro
         (
             "login --",
             [
-                *("--token", "--workspaceId", "--apiUrl", "--insecure-storage", "--no-browser"),
+                *("--token", "--token-command", "--workspaceId", "--apiUrl"),
+                *("--insecure-storage", "--no-browser"),
                 *GLOBALS_IN_ORDER,
             ],
         ),
         ("logout ", ["--all", "--revoke", *GLOBALS_IN_ORDER]),
         ("profiles list --v", ["--verify", "--verbose"]),
-        ("login -p prod -", ["--token", "--workspaceId", "--apiUrl"]),
+        ("login -p prod -", ["--token", "--token-command", "--workspaceId", "--apiUrl"]),
     ],
 )
 def test_a_commands_own_flags_come_before_the_global_ones(line: str, expected: list[str]) -> None:
