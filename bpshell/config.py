@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from bpshell.atomic import replace_file
 from bpshell.errors import ConfigError, StorageError, UsageError
 
 if TYPE_CHECKING:
@@ -687,22 +688,9 @@ class ConfigStore:
             raise StorageError(
                 _write_failure(self.path, exc), "the previous file is unchanged"
             ) from None
-        tmp = destination.parent / f".{destination.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-            try:
-                os.fchmod(fd, stat.S_IRUSR | stat.S_IWUSR)
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, destination)
-            _fsync_dir(destination.parent)
+            replace_file(destination, data, 0o600)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
             raise StorageError(
                 _write_failure(self.path, exc), "the previous file is unchanged"
             ) from None
@@ -808,12 +796,3 @@ def _write_failure(path: Path, exc: OSError) -> str:
     if exc.errno == errno.EROFS:
         return f"cannot write {path}: the file system is read-only"
     return f"cannot write {path}: {exc.strerror}"
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -22,7 +22,6 @@ read it.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import re
@@ -32,6 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from bpshell.atomic import replace_file
 from bpshell.commands import GlobalOptions
 from bpshell.config import user_name
 from bpshell.errors import BpError, ConfigError, StorageError
@@ -274,31 +274,12 @@ def write(folder: Path, name: str) -> Path:
     """Write ``name`` as ``folder``'s ``.bp-profile``, atomically (a temporary file renamed over
     it: a symlink or a FIFO there is replaced, never followed), 0644 whatever the umask."""
     path = folder / FILE_NAME
-    tmp = folder / f".{FILE_NAME}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        fd = os.open(tmp, flags, 0o644)
-        try:
-            os.fchmod(fd, 0o644)
-            data = memoryview(f"{name}\n".encode())
-            while data:
-                data = data[os.write(fd, data) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        replace_file(path, f"{name}\n".encode(), 0o644)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise StorageError(
             f"cannot write {_shown(path)}: {exc.strerror}", "nothing was changed"
         ) from None
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
     return path
 
 

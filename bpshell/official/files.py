@@ -12,11 +12,9 @@ token is in both places or in bpshell's store, never in neither.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
-import secrets
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -450,32 +448,15 @@ class _Changed(Exception):
 def _replace(path: Path, read: os.stat_result, text: str) -> None:
     """Put ``text`` in place of ``path`` atomically, with the mode it had; :class:`_Changed`
     when another program replaced or wrote it since it was ``read``."""
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            os.fchmod(fd, stat.S_IMODE(read.st_mode))
-            view = memoryview(text.encode("utf-8"))
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    from bpshell.atomic import replace_file
+
+    def unchanged() -> None:
         now = os.lstat(path)
         same = (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns)
         if same != (read.st_dev, read.st_ino, read.st_size, read.st_mtime_ns):
             raise _Changed
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    with contextlib.suppress(OSError):
-        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+
+    replace_file(path, text.encode("utf-8"), stat.S_IMODE(read.st_mode), check=unchanged)
 
 
 async def import_on_first_run(env: Env) -> None:
