@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TextIO
 
 from bpshell.errors import UsageError
 
@@ -176,6 +176,27 @@ def _token_commands() -> TokenCommands:
     return TokenCommands()
 
 
+# What :meth:`Env.derived` carries over: every constructor argument.
+_CARRIED = (
+    "environ",
+    "home",
+    "interactive",
+    "tokens",
+    "prompter",
+    "browser",
+    "stdin_stream",
+    "stdout_stream",
+    "stderr_stream",
+    "verbose",
+    "api_timeout",
+    "sandbox",
+    "cwd",
+    "local_top",
+    "pin",
+    "token_commands",
+)
+
+
 def default_home(environ: Mapping[str, str]) -> Path:
     """``$BP_BOTPRESS_HOME`` or ``~/.botpress``."""
     from pathlib import Path
@@ -258,6 +279,13 @@ class Env:
 
     def __repr__(self) -> str:
         return f"Env(home={str(self.home)!r}, interactive={self.interactive})"
+
+    def derived(self, **changes: Any) -> Env:
+        """A new environment like this one but for ``changes`` (constructor arguments), with
+        its own HTTP client, config store and spinner."""
+        fields: dict[str, Any] = {name: getattr(self, name) for name in _CARRIED}
+        fields.update(changes)
+        return Env(**fields)
 
     @property
     def stdin(self) -> TextIO:

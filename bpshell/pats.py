@@ -432,12 +432,9 @@ async def _rotation(opts: GlobalOptions, env: Env, config: ConfigFile) -> _Rotat
             "replaces a stored token",
             "unset BP_TOKEN to rotate the profile's token, or mint one: bp tokens create --note",
         )
-    import copy
 
     # Not a token command's: its token is the secret manager's to replace, not bpshell's.
-    quiet = copy.copy(env)  # the same run, but one that starts no token command
-    quiet.token_commands = None
-    resolved = await resolve(opts, quiet, config)
+    resolved = await resolve(opts, env.derived(token_commands=None), config)
     if resolved.profile is None:
         raise NotLoggedInError("Not logged in", "Run: bp login")
     name = resolved.profile

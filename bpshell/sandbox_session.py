@@ -41,7 +41,6 @@ async def sandbox_env(env: Env) -> AsyncIterator[Env]:
     """An environment on a running sandbox with demo profiles; everything is undone at exit."""
     from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
     from bpshell.sandbox.banner import token_lines
-    from bpshell.shell import derive_env
 
     home = Path(tempfile.mkdtemp(prefix="bp-sandbox-"))
     server = Sandbox()
@@ -49,8 +48,7 @@ async def sandbox_env(env: Env) -> AsyncIterator[Env]:
         server.start()
         environ = {k: v for k, v in env.environ.items() if not k.startswith("BP_")}
         environ["BP_BOTPRESS_HOME"] = str(home)
-        sandboxed = derive_env(
-            env,
+        sandboxed = env.derived(
             environ=environ,
             home=home,
             tokens=InMemoryTokens(broken=NO_KEYRING),
@@ -79,10 +77,9 @@ async def sandbox_env(env: Env) -> AsyncIterator[Env]:
 
 async def _login(env: Env, url: str, profile: str, token: str, workspace: str) -> None:
     from bpshell.login import run_login
-    from bpshell.shell import derive_env
 
     chatter = io.StringIO()
-    quiet = derive_env(env, interactive=False, stderr_stream=chatter, stdout_stream=io.StringIO())
+    quiet = env.derived(interactive=False, stderr_stream=chatter, stdout_stream=io.StringIO())
     options = LoginOptions(token=token, workspace_id=workspace, api_url=url, insecure_storage=True)
     opts = GlobalOptions(confirm=True, profile=profile, profile_source="flag")
     try:

@@ -107,24 +107,16 @@ class _NoTokens:
 
 
 def _quiet(env: Env, **changes: Any) -> Env:
-    fields: dict[str, Any] = {
-        "environ": env.environ,
-        "home": env.home,
+    """``env`` for background work: no terminal, nothing shown; the same token store, token
+    commands (one run a session) and deadline (a background walk's, as a command's)."""
+    quiet: dict[str, Any] = {
         "interactive": False,
-        "tokens": env.tokens,
-        "prompter": env.prompter,
         "stdin_stream": io.StringIO(),
         "stdout_stream": _Discard(),
         "stderr_stream": _Discard(),
-        "api_timeout": env.api_timeout,  # the deadline of a background walk, as of a command
-        "sandbox": env.sandbox,
-        "cwd": env.cwd,
-        "local_top": env.local_top,
-        "pin": env.pin,
-        "token_commands": env.token_commands,  # a token command runs once a session
+        "verbose": False,
     }
-    fields.update(changes)
-    return Env(**fields)
+    return env.derived(**{**quiet, **changes})
 
 
 def _import_heavy() -> None:

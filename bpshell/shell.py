@@ -321,30 +321,6 @@ def session_environ(environ: Mapping[str, str], opts: GlobalOptions) -> dict[str
     return merged
 
 
-def derive_env(env: Env, **changes: Any) -> Env:
-    """A new environment like ``env`` (its own HTTP client and config store)."""
-    fields: dict[str, Any] = {
-        "environ": env.environ,
-        "home": env.home,
-        "interactive": env.interactive,
-        "tokens": env.tokens,
-        "prompter": env.prompter,
-        "browser": env.browser,
-        "stdin_stream": env.stdin_stream,
-        "stdout_stream": env.stdout_stream,
-        "stderr_stream": env.stderr_stream,
-        "verbose": env.verbose,
-        "api_timeout": env.api_timeout,
-        "sandbox": env.sandbox,
-        "cwd": env.cwd,
-        "local_top": env.local_top,
-        "pin": env.pin,
-        "token_commands": env.token_commands,
-    }
-    fields.update(changes)
-    return Env(**fields)
-
-
 def pin_of(opts: GlobalOptions) -> ShellPin:
     """The pin of a new shell: to the profile given by ``bp shell -p NAME`` or ``BP_PROFILE``."""
     pin = ShellPin()
@@ -370,8 +346,7 @@ async def run_shell(options: Any, opts: GlobalOptions, env: Env) -> Result:
             opts = opts._replace(home=None, profile=_flag_profile(opts))
         environ = session_environ(env.environ, opts)
         script = env.stdin
-        session = derive_env(
-            env,
+        session = env.derived(
             environ=environ,
             verbose=opts.verbose,
             stdin_stream=io.StringIO() if from_stdin else env.stdin_stream,
