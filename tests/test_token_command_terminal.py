@@ -135,8 +135,12 @@ def test_the_shell_runs_the_command_once_for_its_check_and_its_commands(
     terminal.append(child)
     child.expect_exact("bp team:acme ›")
     wait_until(lambda: quiet.count == 2, within=TIMEOUT_S)  # the background check's run
-    for line in ("profiles active", "workspaces list"):
+    # Each line's own output before its prompt: the prompt alone also matches the redraw of
+    # the line being typed, and a line (or the Ctrl-D) sent while a command runs is typed
+    # ahead into a cooked terminal, where a Ctrl-D is lost.
+    for line, output in (("profiles active", "Role: owner"), ("workspaces list", "Team 45")):
         child.send(line + "\r")
+        child.expect_exact(output)
         child.expect_exact("bp team:acme ›")
     child.send("profiles active\r")
     child.expect_exact("Token: from command")
