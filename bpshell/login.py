@@ -202,7 +202,7 @@ async def _may_replace(
     try:
         return await confirm(env, question, yes=opts.confirm)
     except UsageError as refused:
-        refused.hint = f"pass -y to replace it, or -p NAME to keep both ({refused.hint})"
+        refused.hint = "pass -y to replace it, or -p NAME to keep both"
         raise
 
 

@@ -69,8 +69,11 @@ class Machine:
                 "search",
                 "--all",
                 "--unlock",
-                "xdg:schema",
-                "org.freedesktop.Secret.Generic",
+                # Every entry the keyring library makes carries this attribute. gnome-keyring
+                # 42 matched ``xdg:schema org.freedesktop.Secret.Generic`` against some of
+                # them only (none, one or both, from run to run).
+                "application",
+                "Python keyring library",
             ],
             capture_output=True,
             text=True,

@@ -298,8 +298,7 @@ def test_overwrite_with_another_account_without_a_terminal_is_refused(
     assert (result.code, result.out) == (2, "")
     assert result.err == (
         f"{OTHER_ACCOUNT[0].upper()}{OTHER_ACCOUNT[1:]} needs an answer, and there is no "
-        "terminal to ask. Pass -y to replace it, or -p NAME to keep both (pass -y to answer "
-        "yes)\n"
+        "terminal to ask. Pass -y to replace it, or -p NAME to keep both\n"
     )
     assert bp.config_bytes() == before
     assert entries(bp) == {"prod": ALICE_TOKEN}
