@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from bpshell.colour import Palette
     from bpshell.credentials import Unit
 
-REQUESTS_PER_CHECK = 2  # api.verify asks for the account and the workspace at once
+REQUESTS_PER_CHECK = 1  # --verify asks for the workspace alone (api.verify, account=False)
 
 
 class Resolved(NamedTuple):
@@ -400,7 +400,9 @@ async def _verify_all(
 
     async def check(name: str, profile: Profile) -> None:
         async with limiter:
-            results[name] = await _check_one(profile, tokens.get(name), options.timeout, env)
+            results[name] = await _check_one(
+                profile, tokens.get(name), options.timeout, env, account=False
+            )
         progress.label = f"Verifying… {len(results)}/{count}"
 
     with env.waiting(f"Verifying… 0/{count}") as progress:
@@ -411,7 +413,13 @@ async def _verify_all(
 
 
 async def _check_one(
-    profile: Profile, token: str | BpError | None, seconds: float, env: Env, *, role: bool = False
+    profile: Profile,
+    token: str | BpError | None,
+    seconds: float,
+    env: Env,
+    *,
+    role: bool = False,
+    account: bool = True,
 ) -> Verification:
 
     from bpshell.api import Verification, verify
@@ -427,7 +435,8 @@ async def _check_one(
         return Verification("bad_response", error=Missing(exc.message))
     # Each request has ``seconds``; a wait for the rate limiter's window is not the server's
     # slowness (40 profiles under 10 requests per 10 s take a while, and all succeed).
-    return await verify(env.api(api_url, token, timeout=seconds), profile.workspaceId, role=role)
+    client = env.api(api_url, token, timeout=seconds)
+    return await verify(client, profile.workspaceId, role=role, account=account)
 
 
 async def run_use(options: UseOptions, opts: GlobalOptions, env: Env) -> Result:

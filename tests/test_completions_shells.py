@@ -184,7 +184,7 @@ CASES: list[tuple[list[str], dict[str, str], list[str]]] = [
         {},
         [
             "--displayToken\tshow tokens in clear",
-            "--concurrency\tAPI requests in flight at most (default 64; each check sends 2)",
+            "--concurrency\tprofiles checked at once, at most (default 64; one request each)",
             "--timeout\ttime allowed per profile (default 10)",
             "--json\tprint only JSON on stdout",
             "--verbose\tlog API requests (tokens redacted) on stderr",

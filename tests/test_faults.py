@@ -38,7 +38,8 @@ class Case:
     ``{other}``: the redirect target); ``word`` is how a check reports it (``Unknown`` when
     the API could not tell, ``No`` when it refused). ``spared`` are the commands the fault
     does not touch: they must succeed. ``listing_reason`` replaces ``reason`` for ``bp
-    workspaces list`` when its answer differs.
+    workspaces list`` when its answer differs, ``workspace_reason`` for ``profiles list
+    --verify`` (which asks for the workspace alone).
     """
 
     fault: dict[str, Any] | None
@@ -48,6 +49,7 @@ class Case:
     word: str = "Unknown"
     spared: tuple[str, ...] = ()
     listing_reason: str | None = None
+    workspace_reason: str | None = None
     interactive_login: bool = False
     api_timeout: float | None = None
     checks_other_host: bool = False
@@ -99,6 +101,8 @@ CASES: dict[str, Case] = {
         NOT_BOTPRESS,
         listing_reason="unexpected answer from {url} (body: Invalid JSON: EOF while parsing "
         "a string at line 1 column 4291)",
+        workspace_reason="unexpected answer from {url} (body: Invalid JSON: EOF while parsing "
+        "a value at line 1 column 206)",
     ),
     "wrong-content-type": Case(
         {"operation": "*", "kind": "wrong_content_type"},
@@ -110,6 +114,7 @@ CASES: dict[str, Case] = {
         "unexpected answer from {url} (account: Field required)",
         NOT_BOTPRESS,
         listing_reason="unexpected answer from {url} (workspaces: Field required)",
+        workspace_reason="unexpected answer from {url} (id: Field required)",
     ),
     "endless-pages": Case(
         {"operation": "listWorkspaces", "kind": "endless_pages"},
@@ -125,6 +130,8 @@ CASES: dict[str, Case] = {
         "Check the API URL",
         checks_other_host=True,
         listing_reason="{url} redirected to {other}/v1/admin/workspaces; "
+        "bpshell does not follow redirects with a token",
+        workspace_reason="{url} redirected to {other}/v1/admin/workspaces/ws_acme; "
         "bpshell does not follow redirects with a token",
     ),
 }
@@ -147,6 +154,8 @@ def expected(case: Case, command: str, url: str, other: str) -> tuple[int, str, 
         return (1, "", line + "\n")
     if command == "active":
         return (1, _active_out(url, f"{case.word} ({reason})"), "")
+    if case.workspace_reason is not None:
+        reason = case.workspace_reason.format(url=url, other=other)
     return (1, _verify_out(url, f"{case.word.lower()} ({reason})"), "")
 
 

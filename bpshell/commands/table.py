@@ -439,7 +439,7 @@ COMMANDS: tuple[Command, ...] = (
                 ("--concurrency",),
                 "concurrency",
                 "N",
-                "API requests in flight at most (default 64; each check sends 2)",
+                "profiles checked at once, at most (default 64; one request each)",
                 convert=_positive_int,
             ),
             Flag(
