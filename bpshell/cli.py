@@ -170,31 +170,19 @@ def _first_run(invocation: Invocation, env: Env) -> bool:
         return False
     if invocation.command is None or invocation.command.path == ("profiles", "import"):
         return False
-    if not any(os.path.isfile(os.path.join(env.home, name)) for name in _OFFICIAL_FILES):
+    from bpshell.official import has_official_files
+
+    if not has_official_files(env.home):
         return False
     from bpshell.official.homes import is_private_home
 
     return not is_private_home(env.home)
 
 
-# bpshell.official.files.OFFICIAL_FILES, named here so that a first run imports that module
-# (and the config model it loads) only when there is something to import (a test keeps
-# them equal).
-_OFFICIAL_FILES = ("profiles.json", "global.cache.json")
-
-# bpshell.official.homes.PRIVATE_HOMES, named here so that the start-up check imports nothing.
-_PRIVATE_HOMES = ".exec"
-
-
 def _sweep_private_homes(env: Env) -> None:
-    """Remove the private homes left in this home by ``bp exec`` runs killed with SIGKILL (each
-    holds a token): a single ``stat`` when there are none, so offline commands stay fast."""
-    if not os.path.lexists(os.path.join(env.home, _PRIVATE_HOMES)):
-        return
-    from bpshell.official.homes import sweep_private_homes as sweep
+    from bpshell.official import sweep_left_homes
 
-    for path in sweep(env.home):
-        env.debug(f"debug: removed {path}, left by a bp exec that was killed")
+    sweep_left_homes(env.home, env.debug)
 
 
 def _not_ours(help_for: tuple[str, ...] | None) -> bool:

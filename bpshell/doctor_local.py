@@ -185,7 +185,8 @@ def check_environment(environ: Mapping[str, str]) -> Check:
 def check_official_files(home: Path, held: set[str]) -> list[Check]:
     """A line for each of the official CLI's files that holds a token in plain text (``held``:
     the tokens bpshell's profiles hold), or one saying there is none."""
-    from bpshell.official.files import PROFILES_FILE, plain_tokens, read_official
+    from bpshell.official import PROFILES_FILE
+    from bpshell.official.files import plain_tokens, read_official
 
     importable = {(entry.source, entry.name) for entry in read_official(home).found}
     checks: list[Check] = []

@@ -419,9 +419,9 @@ async def run_logout(options: LogoutOptions, opts: GlobalOptions, env: Env) -> R
         warn_left(env, change)
     for name in removed:
         drop_workspaces(env.home, name)
-    from bpshell.official.homes import sweep_private_homes
+    from bpshell.official import sweep_left_homes
 
-    sweep_private_homes(env.home)  # and the token a bp exec killed with SIGKILL left here
+    sweep_left_homes(env.home, env.debug)  # and the token a bp exec killed with SIGKILL left
     kept = {owner(user): user for user in left}
     lines = [_logout_line(name, profile, name in kept) for name, profile in removed.items()]
     _note_official_copies(env, {n: t for n, t in tokens.items() if t})
@@ -490,6 +490,10 @@ def _logout_line(name: str, profile: Profile, token_left: bool) -> str:
 
 def _note_official_copies(env: Env, tokens: dict[str, str]) -> None:
     """Point at the official CLI's plain-text files that still hold a token just logged out."""
+    from bpshell.official import has_official_files
+
+    if not has_official_files(env.home):
+        return
     from bpshell.official.files import official_copies
 
     for name, path in official_copies(env.home, tokens):

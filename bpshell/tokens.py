@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -58,6 +57,11 @@ def service_for(home: Path) -> str:
 
 def keyring_stuck() -> bool:
     """Whether a keyring call that was given up on is still running in its thread."""
+    # threading is imported by the first keyring call (-X importtime: ~1 ms): a command that
+    # made none, such as the logout of a file token, has no thread to look for.
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return False
     return any(t.name == THREAD_NAME and t.is_alive() for t in threading.enumerate())
 
 
@@ -182,6 +186,8 @@ def _in_thread(call: Callable[[], Any], timeout: float) -> Any:
         except BaseException as exc:  # handed over to the caller's thread
             outcome["error"] = exc
 
+    import threading
+
     worker = threading.Thread(target=target, name=THREAD_NAME, daemon=True)
     worker.start()
     worker.join(timeout)
@@ -201,6 +207,7 @@ async def _in_thread_async(call: Callable[[], Any], seconds: float) -> Any:
     """
     import asyncio
     import contextlib
+    import threading
 
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()

@@ -20,5 +20,34 @@ A token never goes into a child's argv, and is never printed except by ``bp env`
 
 ``files`` is the import, ``child`` runs ``env``/``exec`` and any child with credentials,
 ``delegation`` finds the official CLI and hands commands over. Import from those modules:
-this package imports nothing, so the one that is needed is the only one loaded.
+this package imports nothing, so the one that is needed is the only one loaded. What it holds
+is what every run may check with a ``stat`` before it loads one of them.
 """
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+PROFILES_FILE = "profiles.json"
+CACHE_FILE = "global.cache.json"
+OFFICIAL_FILES = (PROFILES_FILE, CACHE_FILE)
+PRIVATE_HOMES = ".exec"  # the private homes of ``bp exec`` runs, in a botpress home
+
+
+def has_official_files(home: str | os.PathLike[str]) -> bool:
+    """Whether one of the official CLI's files is in ``home`` (a ``stat`` each)."""
+    return any(os.path.isfile(os.path.join(home, name)) for name in OFFICIAL_FILES)
+
+
+def sweep_left_homes(home: str | os.PathLike[str], debug: Callable[[str], None]) -> None:
+    """Remove the private homes left in ``home`` by ``bp exec`` runs killed with SIGKILL (each
+    holds a token): a single ``stat`` when there are none, so offline commands stay fast."""
+    if not os.path.lexists(os.path.join(home, PRIVATE_HOMES)):
+        return
+    from pathlib import Path
+
+    from bpshell.official.homes import sweep_private_homes
+
+    for path in sweep_private_homes(Path(home)):
+        debug(f"debug: removed {path}, left by a bp exec that was killed")

@@ -150,7 +150,7 @@ def _refuse_a_mix(env: Env, variables: Mapping[str, str]) -> None:
     import json
 
     from bpshell.env import default_home
-    from bpshell.official.files import CACHE_FILE
+    from bpshell.official import CACHE_FILE
 
     path = default_home(env.environ) / CACHE_FILE  # the home the child will read
     try:

@@ -33,12 +33,10 @@ from bpshell.config import (
 )
 from bpshell.env import Env
 from bpshell.errors import BpError, ExitStatus, UsageError
+from bpshell.official import CACHE_FILE, OFFICIAL_FILES, PROFILES_FILE
 from bpshell.render import Result, clean
 from bpshell.tokens import Storage
 
-PROFILES_FILE = "profiles.json"
-CACHE_FILE = "global.cache.json"
-OFFICIAL_FILES = (PROFILES_FILE, CACHE_FILE)
 MAX_OFFICIAL_BYTES = 1 << 20
 
 

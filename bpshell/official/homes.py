@@ -19,18 +19,17 @@ import errno
 import fcntl
 import json
 import os
-import shutil
 import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from bpshell.errors import StorageError
+from bpshell.official import PRIVATE_HOMES
 
 if TYPE_CHECKING:  # config.py asks is_private_home on every write: keep this module light
     from bpshell.env import Env
 
-PRIVATE_HOMES = ".exec"
 PRIVATE_MARK = ".bpshell-private"
 _FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -85,7 +84,7 @@ class PrivateHome(NamedTuple):
 
     def remove(self) -> None:
         """Remove the private home, then ``.exec`` if it is the last one."""
-        shutil.rmtree(self.run, ignore_errors=True)
+        _remove_tree(self.run)
         os.close(self.lock)
         if self.swept is not None:
             sweep_private_homes(self.swept)
@@ -135,13 +134,21 @@ def _new_run(where: Path | None) -> tuple[str, int]:
             os.close(lock)
             raise
     except OSError:
-        shutil.rmtree(run, ignore_errors=True)
+        _remove_tree(run)
         raise
     return run, lock
 
 
+def _remove_tree(path: str, dir_fd: int | None = None) -> None:
+    """``shutil.rmtree``, imported here: config.json's writes import this module, and shutil
+    costs ~2 ms of ``-X importtime`` that no write needs."""
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True, dir_fd=dir_fd)
+
+
 def _write_cache(home: str, variables: Mapping[str, str]) -> None:
-    from bpshell.official.files import CACHE_FILE
+    from bpshell.official import CACHE_FILE
 
     cache = {
         "apiUrl": variables["BP_API_URL"],
@@ -178,7 +185,7 @@ def sweep_private_homes(home: Path) -> list[str]:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         for name in os.listdir(fd):
             if _abandoned(fd, name):
-                shutil.rmtree(name, ignore_errors=True, dir_fd=fd)
+                _remove_tree(name, fd)
                 removed.append(str(folder / name))
         with contextlib.suppress(OSError):
             os.rmdir(folder)  # only once empty
