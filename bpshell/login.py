@@ -249,6 +249,8 @@ def _say_what_changed(
                 f"switch back with: bp profiles use {clean(previous)}",
             )
         )
+    elif previous is None and set(before.profiles) - {target.name}:
+        env.err(worded(opts, f'Active profile is now "{clean(target.name)}"'))
 
 
 async def _stored_or_asked_token(

@@ -152,7 +152,7 @@ class LineRunner:
                 self.env.out(to_json(version_data(), compact=True) if data else version_text())
                 return 0
             if invocation.command is None or invocation.help_for is not None:
-                self.env.out(usage_text(invocation.help_for or ()))
+                self.env.out(usage_text(invocation.help_for or (), in_shell=True))
                 return 0
         except UsageError as error:
             self._report(error, self._json(words), place)
@@ -240,7 +240,9 @@ def _home(opts: GlobalOptions, default: Path) -> Path:
 
 
 def _help(runner: LineRunner, words: list[str]) -> int:
-    text = usage_text(tuple(words))  # UsageError for a word that is no command or topic
+    text = usage_text(
+        tuple(words), in_shell=True
+    )  # UsageError for a word that is no command or topic
     runner.env.out(text + (BUILTINS_HELP if not words else ""))
     return 0
 

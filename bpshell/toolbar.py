@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bpshell.cli import redact
-from bpshell.render import clean
+from bpshell.render import clean, workspace_label
 
 SEPARATOR = " │ "
 MAX_REASON = 80
@@ -81,8 +81,7 @@ def toolbar_text(
     else:
         parts.append(f"profile {clean(view.profile or '(none)')}{view.mark}")
         if view.workspace_id:
-            name = f"{clean(view.workspace_name)} " if view.workspace_name else ""
-            parts.append(f"workspace {name}({clean(view.workspace_id)})")
+            parts.append(f"workspace {workspace_label(view.workspace_name, view.workspace_id)}")
     if view.api_url:
         parts.append(clean(view.api_url))
     shown_notice = [clean(notice)] if notice else []

@@ -219,6 +219,16 @@ def test_relogin_of_a_file_stored_token_reuses_it(bp: Bp, sandbox: Sandbox) -> N
 # --- profiles: -p NAME, and asking before overwriting --------------------------------------
 
 
+def test_a_login_says_it_made_its_profile_active_when_none_was(bp: Bp, sandbox: Sandbox) -> None:
+    """After the active profile was removed, ``login -p X`` still says that X is now active."""
+    assert login(bp, sandbox, "--workspaceId", "ws_acme", "-y").code == 0
+    assert login(bp, sandbox, "-p", "ci", "--workspaceId", "ws_acme", "-y").code == 0
+    assert bp("profiles", "rm", "ci", "-y").code == 0
+    result = login(bp, sandbox, "-p", "bob", "--workspaceId", "ws_initech", token=BOB_TOKEN)
+    assert (result.code, result.err) == (0, 'Active profile is now "bob"\n')
+    assert bp.config()["activeProfile"] == "bob"
+
+
 def test_named_profile_is_written_and_made_active(bp: Bp, sandbox: Sandbox) -> None:
     assert login(bp, sandbox, "--workspaceId", "ws_acme", "-y").code == 0
     result = login(bp, sandbox, "-p", "bob", "--workspaceId", "ws_initech", token=BOB_TOKEN)

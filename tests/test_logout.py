@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
+import pexpect
 import pytest
 
 from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
 from bpshell.tokens import InMemoryTokens
-from tests.conftest import Bp, KeyringView, seed
+from tests.conftest import ROOT, Bp, KeyringView, process_env, seed
 
 URL = "https://api.botpress.cloud"
 BP_TOKEN_NOTE = (
@@ -282,4 +284,38 @@ def test_logout_all_asks_on_a_terminal_and_refuses_without_one(bp: Bp) -> None:
     assert bp.config_bytes() == before
     agreed = bp("logout", "--all", interactive=True, answers=[True])
     assert agreed.code == 0
+    assert bp.config()["profiles"] == {}
+
+
+def test_logout_all_asks_in_a_real_terminal(bp: Bp) -> None:
+    """On a pty the question is asked (the run without a network wait still gets a loop for
+    the prompt), a no keeps every profile, and a yes removes them."""
+    seed(
+        bp,
+        {
+            "version": 1,
+            "activeProfile": "default",
+            "profiles": {
+                "default": {"apiUrl": URL, "workspaceId": "ws_acme", "token": ALICE_TOKEN},
+                "ci": {"apiUrl": URL, "workspaceId": "ws_initech", "token": BOB_TOKEN},
+            },
+        },
+    )
+    before = bp.config_bytes()
+    for answer, status in (("n", 1), ("y", 0)):
+        child = pexpect.spawn(
+            sys.executable, ["-m", "bpshell", "logout", "--all"],
+            env=process_env(bp.home, {"TERM": "dumb", "PROMPT_TOOLKIT_NO_CPR": "1"}),
+            cwd=str(ROOT), encoding="utf-8", timeout=30, dimensions=(30, 120),
+        )  # fmt: skip
+        try:
+            child.expect_exact("Log out of 2 profiles (ci, default)? [y/N] ")
+            child.send(f"{answer}\r")
+            child.expect(pexpect.EOF)
+        finally:
+            child.close(force=True)
+        assert child.exitstatus == status, child.before
+        if answer == "n":
+            assert "Nothing was removed." in (child.before or "")
+            assert bp.config_bytes() == before
     assert bp.config()["profiles"] == {}

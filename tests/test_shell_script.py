@@ -169,6 +169,30 @@ def test_the_shell_names_commands_without_bp(two: Bp, line: str, err: str) -> No
     assert (result.code >= 1, result.out, result.err) == (True, "", err + "\n")
 
 
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("help", ["  COMMAND [flags]", "Run 'help COMMAND' (or 'COMMAND --help') for more about a "
+                  "command,", "'help TOPIC' for a topic."]),
+        ("help profiles", ["  profiles COMMAND [flags]",
+                           "Run 'help profiles COMMAND' for more about a command."]),
+        ("profiles --help", ["Run 'help profiles COMMAND' for more about a command."]),
+        ("help profiles list", ["  profiles list [flags]", "  (alias: profiles ls)"]),
+        ("login --help", ["  login [flags]", "  login -p prod --workspaceId ws_prod"]),
+    ],
+)  # fmt: skip
+def test_help_in_the_shell_names_commands_without_bp(
+    two: Bp, line: str, expected: list[str]
+) -> None:
+    """The shell's help says what to type in the shell, as its messages do."""
+    result = bp_process(two.home, "shell", "-c", line)
+    assert (result.code, result.err) == (0, "")
+    lines = result.out.splitlines()
+    assert [e for e in expected if e not in lines] == []
+    assert [x for x in lines if x.startswith("  bp ") or "'bp " in x] == []
+    assert [x for x in lines if "--token -" in x and x.startswith("  login")] == []
+
+
 def test_json_lines(two: Bp) -> None:
     """One compact document a line, so that a line reader (or jq -c) gets one per command."""
     result = bp_process(

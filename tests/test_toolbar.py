@@ -68,3 +68,11 @@ def test_not_logged_in_in_a_narrow_window() -> None:
         "SANDBOX │ not logged in (run: login)"
     )
     assert toolbar_text(View(), Auth(), width=20) == "not logged in (run:…"
+
+
+def test_a_workspace_without_a_name_is_its_bare_id() -> None:
+    """``workspace ws_acme``, not ``workspace (ws_acme)`` with nothing before the brackets."""
+    view = View("default", "ws_acme", None, URL)
+    assert toolbar_text(view, OK, width=200) == (
+        f"profile default │ workspace ws_acme │ {URL} │ ✓ authenticated as alice@example.com"
+    )

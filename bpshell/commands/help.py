@@ -137,19 +137,19 @@ that others can write, that is a link, a FIFO or not a profile name is refused."
 }
 
 
-def usage_text(path: tuple[str, ...]) -> str:
+def usage_text(path: tuple[str, ...], *, in_shell: bool = False) -> str:
     """Help for ``bp`` (no words), a group (``profiles``), a command or a topic; a
-    UsageError for anything else."""
+    UsageError for anything else. ``in_shell``: as typed in ``bp shell``, without ``bp``."""
     if not path:
-        return _overview(None)
+        return _overview(None, in_shell)
     if path in {(group,) for group in GROUPS}:
-        return _overview(path[0])
+        return _overview(path[0], in_shell)
     if len(path) == 1 and path[0] in TOPICS:
         return TOPICS[path[0]][1]
     command, size = find_command(list(path))
     if command is None or size != len(path):
         raise _no_help(path)
-    return _command_help(command)
+    return _command_help(command, in_shell)
 
 
 def _no_help(path: tuple[str, ...]) -> UsageError:
@@ -165,25 +165,37 @@ def _no_help(path: tuple[str, ...]) -> UsageError:
     return UsageError(f"unknown command or help topic '{clean(wanted[:60])}'", hint)
 
 
-def _command_help(command: Command) -> str:
+def _command_help(command: Command, in_shell: bool) -> str:
+    bp = "" if in_shell else "bp "
     lines = [f"{command.summary[0].upper()}{command.summary[1:]}.", "", "Usage:"]
     args = " ".join(a.dest.upper() if a.required else f"[{a.dest.upper()}]" for a in command.args)
-    lines.append(f"  bp {command.name} {args} [flags]".replace("  [", " [").rstrip())
+    lines.append(f"  {bp}{command.name} {args} [flags]".replace("  [", " [").rstrip())
     if command.aliases:
-        lines.append(f"  (alias: bp {' '.join(command.path[:-1])} {', '.join(command.aliases)})")
+        lines.append(f"  (alias: {bp}{' '.join(command.path[:-1])} {', '.join(command.aliases)})")
     if command.flags:
         lines += ["", "Flags:", *_flag_lines(command.flags)]
     if command.path in DETAILS:
-        lines += ["", DETAILS[command.path]]
+        details = DETAILS[command.path]
+        lines += ["", for_shell(details) if in_shell else details]
     lines += ["", "Global flags:", *_flag_lines((*GLOBAL_FLAGS, HELP_FLAG))]
-    if command.examples:
-        lines += ["", "Examples:", *(f"  {e}" for e in command.examples)]
+    examples = [_in_shell(e) for e in command.examples] if in_shell else command.examples
+    if any(examples):
+        lines += ["", "Examples:", *(f"  {e}" for e in examples if e)]
     return "\n".join(lines)
 
 
-def _overview(group: str | None) -> str:
+def _in_shell(example: str) -> str:
+    """A command line's example as typed in the shell, or "" when it needs what the shell
+    does not have: stdin, pipes, substitution, or a shell of its own."""
+    if any(part in example for part in ("<", "|", "$(", "--token -", "bp shell")):
+        return ""
+    return example.removeprefix("bp ")
+
+
+def _overview(group: str | None, in_shell: bool) -> str:
     from bpshell import __version__
 
+    bp = "" if in_shell else "bp "
     chosen = [c for c in COMMANDS if group is None or c.path[0] == group]
     width = max(len(name) for name in [*(c.name for c in chosen), *TOPICS]) + 2
     title = f"{GROUPS[group][0].upper()}{GROUPS[group][1:]}." if group else ""
@@ -191,7 +203,7 @@ def _overview(group: str | None) -> str:
         title or f"bp {__version__}: Botpress Cloud login and profiles",
         "",
         "Usage:",
-        f"  bp {group or 'COMMAND'} {'COMMAND ' if group else ''}[flags]",
+        f"  {bp}{group or 'COMMAND'} {'COMMAND ' if group else ''}[flags]",
         "",
         "Commands:",
     ]
@@ -206,11 +218,11 @@ def _overview(group: str | None) -> str:
             "Other commands (deploy, dev, bots, integrations, …) are handed to the official",
             "Botpress CLI when it is installed, with the credentials in force.",
             "",
-            "Run 'bp help COMMAND' (or 'bp COMMAND --help') for more about a command,",
-            "'bp help TOPIC' for a topic.",
+            f"Run '{bp}help COMMAND' (or '{bp}COMMAND --help') for more about a command,",
+            f"'{bp}help TOPIC' for a topic.",
         ]
     else:
-        lines += ["", f"Run 'bp help {group} COMMAND' for more about a command."]
+        lines += ["", f"Run '{bp}help {group} COMMAND' for more about a command."]
     return "\n".join(lines)
 
 

@@ -425,7 +425,10 @@ COMMANDS: tuple[Command, ...] = (
             ),
         ),
         examples=("bp logout", "bp logout -p prod", "bp logout --all", "bp logout --revoke"),
-        offline=lambda o, g, i: not o.revoke,
+        # --all asks on a terminal, and a prompt needs the event loop
+        offline=lambda o, g, interactive: (
+            not o.revoke and (not o.all or g.confirm or not interactive)
+        ),
     ),
     _profiles(
         "list",
