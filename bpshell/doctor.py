@@ -38,6 +38,7 @@ from bpshell.doctor_local import (
 )
 from bpshell.env import Env
 from bpshell.errors import BpError, ExitStatus, UsageError
+from bpshell.local_profile import FILE_NAME, LOCAL
 from bpshell.render import Result, clean, workspace_label
 from bpshell.tokens import KeyringUnavailable, read_token
 
@@ -150,7 +151,7 @@ def _profile_names(opts: GlobalOptions, config: ConfigFile | None) -> list[str]:
     """The profiles to check: ``-p``'s (or ``BP_PROFILE``'s) alone, else every one."""
     if config is None:
         return []
-    if opts.profile:
+    if opts.profile and opts.profile_source != LOCAL:  # a folder's pick hides no profile
         if opts.profile not in config.profiles:
             from bpshell.profiles import _unknown
 
@@ -160,7 +161,7 @@ def _profile_names(opts: GlobalOptions, config: ConfigFile | None) -> list[str]:
 
 
 OVERRIDING = ("BP_TOKEN", "BP_WORKSPACE_ID", "BP_API_URL")
-PICKED = {"active": "active", "flag": "-p", "BP_PROFILE": "BP_PROFILE"}
+PICKED = {"active": "active", "flag": "-p", "BP_PROFILE": "BP_PROFILE", LOCAL: FILE_NAME}
 
 
 def _stored_in_force(
@@ -252,23 +253,31 @@ async def _profile(
     seconds: float,
 ) -> Check:
     from bpshell.pats import AGE_HINT_DAYS, age_days, age_text, now_utc
-    from bpshell.profiles import _check_one
+    from bpshell.profiles import _check_one, storage_of
+    from bpshell.token_command import TokenCommandError, runner_of
 
     title = f"profile {clean(name)}" + (f" ({mark})" if mark else "")
-    problems: list[str] = []
-    token, storage = await read_token(env.keyring, name, profile, problems.append)
-    if token is not None:
-        tokens[name] = token
     data: dict[str, Any] = {
         "workspaceId": profile.workspaceId,
         "apiUrl": profile.apiUrl,
         "active": mark == "active",
-        "tokenStorage": storage,
+        "tokenStorage": storage_of(profile) if profile.tokenCommand else None,
         "tokenAgeDays": age_days(profile.tokenCreatedAt, now_utc()),
         "account": None,
         "role": None,
         "verification": "unreachable",
     }
+    problems: list[str] = []
+    try:  # a token command runs as for `profiles list --verify`: its stderr is the user's
+        token, data["tokenStorage"] = await read_token(
+            env.keyring, name, profile, problems.append, runner_of(env)
+        )
+    except TokenCommandError as error:  # Ctrl-C at it included: its line says so
+        fix = error.hint or f"run it: bp profiles get {clean(name)} shows it"
+        return Check("profile", "failed", title, clean(error.message), fix, name, data)
+    storage = data["tokenStorage"]
+    if token is not None:
+        tokens[name] = token
     if token is None:
         why = problems[0].removeprefix("warning: ") if problems else "no token is stored for it"
         fix = f"log in again: bp login -p {clean(name)}"
@@ -286,11 +295,13 @@ async def _profile(
     if not verification.ok:
         message = f"{label} at {clean(profile.apiUrl)}: {_reason(verification)}"
         return Check("profile", "failed", title, message, _fix(verification, name), name, data)
-    where = "the keyring" if storage == "keyring" else "config.json"
+    where = {"keyring": "in the keyring", "command": "from its command"}.get(
+        storage or "", "in config.json"
+    )
     days = data["tokenAgeDays"]
     age = f", {age_text(days)} old" if days is not None and days > 0 else ""
     age = ", made today" if days == 0 else age
-    message = f"{_who(verification, label)}; token in {where}{age}"
+    message = f"{_who(verification, label)}; token {where}{age}"
     if days is not None and days > AGE_HINT_DAYS:
         fix = f"rotate it: bp tokens rotate -p {clean(name)}"
         return Check("profile", "warning", title, message, fix, name, data)
@@ -372,6 +383,7 @@ async def _in_force(
         return Check("credentials", "failed", "in force", "not logged in", "bp login", data=data)
     whose = f'profile "{clean(resolved.profile)}"' if resolved.profile else "no profile"
     picked = {"flag": " (-p)", "BP_PROFILE": " (BP_PROFILE)", "active": " (active)"}
+    picked[LOCAL] = f" ({FILE_NAME})"
     whose += picked.get(resolved.profile_source or "", "")
     if sources:
         whose += f", with {' and '.join(sources)}"

@@ -12,8 +12,9 @@ whose folders above are not this project's), as git's discovery and npm's prefix
 The file is untrusted input (a cloned repository, a shared folder), and whoever can change it
 picks which of the user's tokens commands here send. It is used only when it is a small
 regular file (never a symlink, a FIFO or a device: those are refused without being opened or
-followed) that belongs to this user or root, that no one else can write, and that holds one
-valid profile name and nothing else. Anything else is a :class:`~bpshell.errors.ConfigError`
+followed) that belongs to this user or root, that no one else can write, in a folder that
+no one else can write to (a sticky one aside) or owns, and that holds one valid profile name
+and nothing else. Anything else is a :class:`~bpshell.errors.ConfigError`
 naming the file and the fix; a name that is no profile is
 :class:`~bpshell.errors.ProfileNotFoundError` (:func:`bpshell.profiles.resolve`). Never a
 silent fall-back to the active profile. Plain ``os`` only: completion and offline commands
@@ -47,6 +48,7 @@ NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 TOKEN_LIKE = re.compile(r"bp_(?:pat|bak|iak)_")
 NAME_RULE = 'one profile name: 1-64 letters, digits, ".", "_" or "-"'
 _NO_WAIT = os.O_NONBLOCK | os.O_NOCTTY  # a FIFO or a device that slipped in is never waited on
+_WHOEVER = "and whoever can change it picks the profile (and the token) bp uses here"
 
 Stamp = tuple[int, int, int]
 
@@ -147,6 +149,10 @@ def _read(path: Path, start: Path) -> DirectoryProfile | None:
     except OSError:
         raise _Hidden() from None
     _check(path, info, start)
+    unsafe = _unsafe_folder(path.parent)
+    if unsafe is not None:
+        why, fix = unsafe
+        raise _refused(path, f"{why}, {_WHOEVER}", f"{fix}; or {_remove(path, start)}")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | _NO_WAIT)
     except OSError as exc:
@@ -175,20 +181,45 @@ def _check(path: Path, info: os.stat_result, start: Path) -> None:
         sudo = "" if me == 0 else "sudo "
         raise _refused(
             path,
-            f"it belongs to {user_name(info.st_uid)}, and whoever can change it picks the "
-            "profile (and the token) bp uses here",
+            f"it belongs to {user_name(info.st_uid)}, {_WHOEVER}",
             f"if you trust it, run: {sudo}chown {user_name(me, bare=True)} {_quoted(path)}; "
             f"or {_remove(path, start)}",
         )
     if mode & 0o022:
         raise _refused(
             path,
-            f"other users can change it (mode {stat.S_IMODE(mode):04o}), and whoever can "
-            "change it picks the profile (and the token) bp uses here",
+            f"other users can change it (mode {stat.S_IMODE(mode):04o}), {_WHOEVER}",
             f"if you trust its content, run: chmod 644 {_quoted(path)}",
         )
     if info.st_size > MAX_BYTES:
         raise _too_big(path, start)
+
+
+def _unsafe_folder(folder: Path) -> tuple[str, str] | None:
+    """Why the file in ``folder`` could be swapped or removed by another user, and the fix;
+    None when it cannot. Whoever can write a folder can replace the files in it, whatever
+    their own mode and owner, unless it is sticky (as /tmp): a rename needs the file's owner
+    then. The group's write is allowed: with a umask of 002 every folder has it, and the
+    user's own group is the usual one."""
+    try:
+        info = os.stat(folder)
+    except OSError:  # the file's own checks and read say what is wrong
+        return None
+    me = os.geteuid()
+    if info.st_uid not in (me, 0):
+        sudo = "" if me == 0 else "sudo "
+        return (
+            f"its folder belongs to {user_name(info.st_uid)}, who can replace it",
+            f"if you trust that user, run: {sudo}chown {user_name(me, bare=True)} "
+            f"{_quoted(folder)}",
+        )
+    if info.st_mode & stat.S_IWOTH and not info.st_mode & stat.S_ISVTX:
+        return (
+            f"other users can change its folder (mode {stat.S_IMODE(info.st_mode):04o}), so "
+            "they can replace it",
+            f"if you trust that folder, run: chmod o-w {_quoted(folder)}",
+        )
+    return None
 
 
 def _name(raw: bytes, path: Path, start: Path) -> str:
@@ -274,6 +305,13 @@ def write(folder: Path, name: str) -> Path:
     """Write ``name`` as ``folder``'s ``.bp-profile``, atomically (a temporary file renamed over
     it: a symlink or a FIFO there is replaced, never followed), 0644 whatever the umask."""
     path = folder / FILE_NAME
+    unsafe = _unsafe_folder(folder)
+    if unsafe is not None:  # it would be refused at every use
+        why, fix = unsafe
+        raise ConfigError(
+            f"refusing to write {_shown(path)}: {why}, {_WHOEVER}; nothing was written",
+            f"{fix}, or choose the profile with -p NAME or BP_PROFILE here",
+        )
     try:
         replace_file(path, f"{name}\n".encode(), 0o644)
     except OSError as exc:

@@ -76,9 +76,11 @@ class Machine:
             **(extra or {}),
         }
 
-    def doctor(self, *words: str, **extra: str) -> Outcome:
+    def doctor(self, *words: str, cwd: Path | None = None, **extra: str) -> Outcome:
         try:
-            return bp_process(self.home, "doctor", *words, env=self.env(extra), timeout=HANG_S)
+            return bp_process(
+                self.home, "doctor", *words, env=self.env(extra), timeout=HANG_S, cwd=cwd
+            )
         except subprocess.TimeoutExpired:
             pytest.fail(f"bp doctor {' '.join(words)} never ended")
 
@@ -669,3 +671,63 @@ def test_doctor_in_the_shell_and_its_help(machine: Machine, sandbox: Sandbox) ->
     helped = bp_process(machine.home, "doctor", "--help", env=machine.env())
     assert helped.code == 0
     assert "--timeout SECONDS" in helped.out
+
+
+# --- a token from a secret manager, a folder's profile ---------------------------------------
+
+
+def token_script(machine: Machine, name: str, body: str) -> str:
+    """An executable in the machine that plays a secret manager; its path."""
+    path = machine.root / name
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_a_profile_whose_token_comes_from_a_command(machine: Machine, sandbox: Sandbox) -> None:
+    good = token_script(machine, "op", f"echo {ALICE_TOKEN}")
+    sealed = token_script(machine, "vault", "echo 'vault sealed' >&2; exit 7")
+    machine.login(sandbox.url)
+    config = json.loads((machine.home / "config.json").read_text())
+    config["profiles"]["default"] = {"apiUrl": sandbox.url, "workspaceId": "ws_acme"}
+    config["profiles"]["default"]["tokenCommand"] = good
+    config["profiles"]["team"] = {"apiUrl": sandbox.url, "workspaceId": "ws_acme"}
+    config["profiles"]["team"]["tokenCommand"] = sealed
+    (machine.home / "config.json").write_text(json.dumps(config))
+    result = machine.doctor()
+    assert result.code == 1
+    assert line(result, "profile default (active)") == (
+        "✓ profile default (active): alice@example.com (owner) in acme (ws_acme); "
+        "token from its command"
+    )
+    assert line(result, "profile team") == (
+        f'✗ profile team: the token command of profile "team" failed (exit code 7): {sealed}\n'
+        "  fix: run it to see why; to use another: bp login -p team --token-command COMMAND"
+    )
+    assert result.err == "vault sealed\n"  # the secret manager's own words reach the user
+    assert ALICE_TOKEN not in result.out + result.err
+    found = {c["subject"]: c for c in checks(machine.doctor("--json")) if c["check"] == "profile"}
+    assert found["default"]["data"]["tokenStorage"] == "command"
+    assert found["default"]["data"]["verification"] == "ok"
+    assert (found["team"]["status"], found["team"]["data"]["tokenStorage"]) == ("failed", "command")
+
+
+def test_a_folders_profile_does_not_hide_the_others(machine: Machine, sandbox: Sandbox) -> None:
+    machine.login(sandbox.url)
+    machine.login(sandbox.url, name="prod", token=BOB_TOKEN, workspace="ws_initech")
+    bot = machine.user_home / "prod-bot"
+    bot.mkdir()
+    (bot / ".bp-profile").write_text("prod\n")
+    result = machine.doctor(cwd=bot)
+    assert result.code == 0, result.out
+    assert line(result, "profile default (active)").startswith("✓ profile default (active): ")
+    assert line(result, "profile prod (.bp-profile)") == (
+        "✓ profile prod (.bp-profile): bob@example.com (owner) in initech (ws_initech); "
+        "token in config.json"
+    )
+    only = machine.doctor("-p", "default", cwd=bot)
+    assert "profile prod" not in only.out
+    overridden = machine.doctor(cwd=bot, BP_WORKSPACE_ID="ws_initech")
+    assert line(overridden, "in force").startswith(
+        '✓ in force: profile "prod" (.bp-profile), with BP_WORKSPACE_ID: bob@example.com'
+    )

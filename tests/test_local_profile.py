@@ -480,6 +480,40 @@ def test_another_users_folder_above_is_searched_but_its_file_refused(
     assert err.endswith(f"or remove it: rm {path}\n")
 
 
+def test_a_folder_others_can_write_is_no_place_for_it(world: World) -> None:
+    """Whoever can write the folder can swap the file for another one, or remove it: the
+    file's own mode and owner promise nothing there (as ssh's StrictModes checks folders)."""
+    path = world.file("bob\n")
+    world.bot.chmod(0o777)
+    code, out, err = world.run("profiles", "get")
+    assert (code, out) == (2, "")
+    assert err == (
+        f"Refusing to use {path}: other users can change its folder (mode 0777), so they can "
+        f"replace it, {WHOEVER}. If you trust that folder, run: chmod o-w {world.bot}; or "
+        "remove it: bp profiles use --local --unset\n"
+    )
+    assert world.run("profiles", "get", "-p", "bob")[0] == 0  # -p does not read it
+    code, out, err = world.run("profiles", "use", "--local", "default")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"Refusing to write {path}: other users can change its folder ")
+    assert path.read_text() == "bob\n"
+    world.bot.chmod(0o1777)  # sticky, as /tmp: no one else can rename or remove it
+    data = json.loads(world.run("profiles", "active", "--json")[1])
+    assert (data["profile"], data["profileFile"]) == ("bob", str(path))
+
+
+def test_a_folder_of_another_user_is_no_place_for_it(world: World, second_user: UnixUser) -> None:
+    path = world.file("bob\n")
+    second_user.owns(world.bot)
+    code, out, err = world.run("profiles", "get")
+    assert (code, out) == (2, "")
+    assert err == (
+        f"Refusing to use {path}: its folder belongs to user {second_user.name}, who can "
+        f"replace it, {WHOEVER}. If you trust that user, run: chown root {world.bot}; or "
+        "remove it: bp profiles use --local --unset\n"
+    )
+
+
 def test_the_search_stops_at_the_edge_of_the_file_system(world: World) -> None:
     world.file("bob\n", world.home)
     plain = world.home / "plain" / "bot"

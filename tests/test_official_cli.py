@@ -357,7 +357,14 @@ def test_find_skips_bpshell_and_shims_on_path(tmp_path: Path) -> None:
     [
         (["deploy"], "deploy", ("deploy",), None),
         (["-p", "prod", "deploy", "-y"], "deploy", ("deploy", "-y"), "prod"),
-        (["--profile=prod", "--json", "bots", "ls"], "bots", ("--json", "bots", "ls"), "prod"),
+        # bp's global flags go anywhere; the official CLI takes them after its command only
+        (["--profile=prod", "--json", "bots", "ls"], "bots", ("bots", "ls", "--json"), "prod"),
+        (
+            ["-v", "-y", "bots", "get", "--", "-x"],
+            "bots",
+            ("bots", "get", "-v", "-y", "--", "-x"),
+            None,
+        ),
         (["--botpressHome", "/h", "dev", "-p", "x", "-v"], "dev", ("dev", "-v"), "x"),
         (
             ["bots", "get", "b1", "--profile", "x", "--", "-p", "y"],

@@ -43,6 +43,7 @@ _CREDENTIAL_FLAGS = {
     "--token": "BP_TOKEN",
 }
 _BPSHELL_ONLY = ("profile", "home")
+_MOVED_AFTER = ("json", "verbose", "confirm")  # flags without a value, the official CLI's too
 IS_BPSHELL = "it is bpshell, not the official CLI"
 CONFIGURED = "BP_OFFICIAL_CLI"
 
@@ -71,18 +72,22 @@ def plan_delegation(
     word), else None.
 
     As everywhere in bpshell, ``-p/--profile`` and ``--botpressHome`` may come before or
-    after the command (up to ``--``); they pick the credentials and are not passed on. Every
-    other word is passed on as typed.
+    after the command (up to ``--``); they pick the credentials and are not passed on.
+    ``--json``, ``-v`` and ``-y`` typed before the command are passed on after its words (yargs
+    takes them there only: ``bp --json bots ls`` is ``bots ls --json``). Every other word is
+    passed on as typed.
     """
     opts = env_globals(environ)
     passed: list[str] = []
+    early: list[str] = []  # bp's flags before the command: the official CLI rejects them there
     command: str | None = None
     empty: UsageError | None = None
     index = 0
     while index < len(words):
         word = words[index]
         if word == "--":
-            passed.extend(words[index:])
+            passed += early + list(words[index:])
+            early = []
             break
         name, eq, inline = word.partition("=") if word.startswith("--") else (word, "", "")
         flag = next((f for f in GLOBAL_FLAGS if name in f.names), None)
@@ -101,8 +106,10 @@ def plan_delegation(
                 opts = opts._replace(verbose=True)
             elif command is None and not word.startswith("-"):
                 command = word
-            passed.append(word)
+            moved = command is None and flag is not None and flag.dest in _MOVED_AFTER
+            (early if moved else passed).append(word)
         index += 1
+    passed += early
     if command is None or (commands is not None and command not in commands):
         return None
     if empty is not None:
