@@ -53,6 +53,27 @@ VERSION = "0.8.59"
 LIMIT = 0.4
 LOGIN_FLOOR = "re, asyncio, ssl, httpx, anyio, pydantic_core"
 LOGOUT_FLOOR = "re, json, pathlib"
+# The same three requests with the same stack and nothing else: what loading httpx's transport
+# (httpcore, h11) and anyio's asyncio backend costs on top of the imports above, which
+# ``import`` alone does not pay (httpx imports httpcore when its first client is made).
+REQUESTS_FLOOR = """\
+import re, sys, anyio, httpx, pydantic_core
+
+async def main(url, workspace, token):
+    headers = {"authorization": "Bearer " + token}
+    paths = ("account/me", "workspaces/" + workspace, "workspace-members/me")
+    # verify=False: the URL is plain http, so no CA bundle need be read (bp reads none).
+    async with httpx.AsyncClient(trust_env=False, verify=False) as client:
+        async def get(path):
+            extra = {"x-workspace-id": workspace} if path.startswith("workspace-members") else {}
+            answer = await client.get(url + "/v1/admin/" + path, headers={**headers, **extra})
+            answer.raise_for_status()
+        async with anyio.create_task_group() as group:
+            for path in paths:
+                group.start_soon(get, path)
+
+anyio.run(main, sys.argv[1], sys.argv[2], sys.stdin.read().strip())
+"""
 INSTALL = (
     "mkdir -p /tmp/bench-npm && cd /tmp/bench-npm && "
     f"npm install --no-audit --no-fund @botpress/cli@{VERSION}"
@@ -156,6 +177,7 @@ def _compare(bench: Bench, url: str, token: str, workspace: str, env: dict[str, 
             (*ours_argv, "--botpressHome", str(ours_home)), env, token, prepare=ours_empty
         ),
         "login floor": Job((bench.python, "-c", f"import {LOGIN_FLOOR}"), env),
+        "requests floor": Job((bench.python, "-c", REQUESTS_FLOOR, url, workspace), env, token),
         "node": Job((_node(), "-e", "0"), env),
         "official logout": Job(
             (*bench.official, "logout", "--botpressHome", str(official_home)),
@@ -192,6 +214,13 @@ def _compare(bench: Bench, url: str, token: str, workspace: str, env: dict[str, 
             f'floor: python -c "import {LOGIN_FLOOR}"',
             login_floor,
             baseline=official_login,
+        ),
+        info(
+            NAME,
+            "floor: httpx + anyio alone, the same 3 requests",
+            times["requests floor"],
+            baseline=official_login,
+            note="no config, no validation: the least this stack can do for a login",
         ),
         info(NAME, "official floor: node -e 0", node, baseline=official_login),
         base(NAME, "official: logout", official_logout),
