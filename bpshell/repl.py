@@ -89,6 +89,8 @@ async def run_repl(
     watch_requests(runner.env, session.seen)
     prompt = make_prompt(session, input, output)
     session.on_change = prompt.app.invalidate
+    session.line = lambda: prompt.app.current_buffer.text
+    session.offer = lambda: prompt.app.current_buffer.start_completion(insert_common_part=True)
     runner.after = session.after_command
 
     def clear_screen() -> None:

@@ -201,6 +201,10 @@ class Session:
         self.auth = Auth()
         self.completer = ShellCompleter(want=self.want)
         self.on_change: Callable[[], None] = lambda: None
+        # The prompt's line, and how to open its completion menu (set by the REPL): Tab on
+        # workspaces being fetched offers them once they are in, if the line is unchanged.
+        self.line: Callable[[], str | None] = lambda: None
+        self.offer: Callable[[], None] = lambda: None
         self._env = _quiet(env)
         self._view_env = _quiet(env, tokens=_NoTokens(), token_commands=None)
         self._config_path = env.home / "config.json"
@@ -224,7 +228,8 @@ class Session:
         self._checked: Credentials | None = None  # what the toolbar's check sends
         self._checked_at = time.monotonic()
         self._command_running = False
-        self._awaited: set[Key] = set()  # asked for by Tab with nothing to show yet
+        # Asked for by Tab with nothing to show yet: the line at that Tab.
+        self._awaited: dict[Key, str | None] = {}
         self._fetch_failure: tuple[str, float] | None = None  # (notice, until when)
         self._group: anyio.abc.TaskGroup | None = None
         self._warned: set[str] = set()
@@ -426,7 +431,7 @@ class Session:
             for key in wanted:
                 self._ensure(key, fetch=True)
                 if key in self._busy and key not in self._indexes:
-                    self._awaited.add(key)
+                    self._awaited[key] = self.line()
                     self.on_change()
 
     def _read_profiles(self, config: ConfigFile) -> None:
@@ -551,7 +556,7 @@ class Session:
         finally:
             self._busy.discard(key)
             if key in self._awaited:
-                self._awaited.discard(key)
+                del self._awaited[key]
                 self.on_change()
         if key in self._refetch:
             self._refetch.discard(key)
@@ -632,8 +637,10 @@ class Session:
         self._index_stamps[key] = found
         self._fetched_at[key] = fetched_at
         self._failed_at.pop(key, None)
-        self._awaited.discard(key)
+        line = self._awaited.pop(key, None)
         self._publish()
+        if line is not None and line == self.line():
+            self.offer()  # the Tab that waited for them, answered
 
     def _forget(self, key: Key) -> None:
         self._pat_indexes.pop(key, None)

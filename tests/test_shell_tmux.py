@@ -95,9 +95,10 @@ def test_enter_takes_the_highlighted_completion_and_a_second_enter_runs_the_line
     assert "Active profile is now" not in shown
 
 
-def test_tab_on_a_profile_with_nothing_cached_says_it_is_fetching(
+def test_tab_on_a_profile_with_nothing_cached_says_it_is_fetching_then_offers_them(
     start: Start, home: Path, fresh_sandbox: Sandbox
 ) -> None:
+    """The Tab is answered once the workspaces are in, without another Tab."""
     assert not cache_path(home, "bobby").exists()
     window = start()
     window.wait(lambda screen: "✓" in toolbar(screen))
@@ -106,9 +107,24 @@ def test_tab_on_a_profile_with_nothing_cached_says_it_is_fetching(
     window.key("Tab")
     shown = window.wait(lambda screen: "fetching workspaces of bobby…" in toolbar(screen))
     assert "› login -p bobby --workspaceId ws_\n" in shown  # nothing offered yet
-    window.wait(lambda screen: "fetching" not in toolbar(screen))
+    shown = window.wait_for("› login -p bobby --workspaceId ws_initech")
+    assert "fetching" not in toolbar(shown)
+
+
+def test_workspaces_fetched_after_the_line_changed_open_no_menu(
+    start: Start, home: Path, fresh_sandbox: Sandbox
+) -> None:
+    """Typing on while they are fetched: the answer no longer fits the line; nothing pops up."""
+    window = start()
+    window.wait(lambda screen: "✓" in toolbar(screen))
+    fresh_sandbox.set_latency(1500)
+    window.send("login -p bobby --workspaceId ws_")
     window.key("Tab")
-    window.wait_for("› login -p bobby --workspaceId ws_initech")
+    window.wait(lambda screen: "fetching workspaces of bobby…" in toolbar(screen))
+    window.send("x")
+    shown = window.wait(lambda screen: "fetching" not in toolbar(screen))
+    assert "› login -p bobby --workspaceId ws_x\n" in shown
+    assert "initech" not in shown.replace(toolbar(shown), "")
 
 
 def test_profiles_use_with_p_switches_without_the_picker(start: Start) -> None:
