@@ -102,14 +102,20 @@ async def diagnose(options: DoctorOptions, opts: GlobalOptions, env: Env) -> lis
     reached: dict[str, Reached] = {}
     from bpshell.api import new_http_client
     from bpshell.network import Transport
+    from bpshell.token_command import TokenCommandInterrupted
 
     http = new_http_client(env.debug, Transport(env.environ, env.debug))
+    stopped: list[TokenCommandInterrupted] = []
     try:
         async with anyio.create_task_group() as group:
 
             def soon(key: str, check: Callable[[], Awaitable[Check]]) -> None:
                 async def run() -> None:
-                    found[key] = await check()
+                    try:
+                        found[key] = await check()
+                    except TokenCommandInterrupted as exc:  # Ctrl-C at a token command
+                        stopped.append(exc)
+                        group.cancel_scope.cancel()
 
                 group.start_soon(run)
 
@@ -131,6 +137,8 @@ async def diagnose(options: DoctorOptions, opts: GlobalOptions, env: Env) -> lis
             soon("official cli", lambda: _official_cli(env))
     finally:
         await http.aclose()
+    if stopped:  # as the interrupted command would: stop, exit 130
+        raise stopped[0]
     checks = [home, config_check, found["keyring"], check_environment(env.environ)]
     checks += [found["in force"]] if "in force" in found else []
     checks += [found[f"profile {name}"] for name in names]
@@ -254,7 +262,7 @@ async def _profile(
 ) -> Check:
     from bpshell.pats import AGE_HINT_DAYS, age_days, age_text, now_utc
     from bpshell.profiles import _check_one, storage_of
-    from bpshell.token_command import TokenCommandError, runner_of
+    from bpshell.token_command import TokenCommandError, TokenCommandInterrupted, runner_of
 
     title = f"profile {clean(name)}" + (f" ({mark})" if mark else "")
     data: dict[str, Any] = {
@@ -272,7 +280,9 @@ async def _profile(
         token, data["tokenStorage"] = await read_token(
             env.keyring, name, profile, problems.append, runner_of(env)
         )
-    except TokenCommandError as error:  # Ctrl-C at it included: its line says so
+    except TokenCommandInterrupted:
+        raise  # Ctrl-C stops the doctor, as it stops any command
+    except TokenCommandError as error:
         fix = error.hint or f"run it: bp profiles get {clean(name)} shows it"
         return Check("profile", "failed", title, clean(error.message), fix, name, data)
     storage = data["tokenStorage"]

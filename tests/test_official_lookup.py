@@ -269,7 +269,8 @@ def test_a_local_install_of_the_user_runs_and_says_why(
     link.symlink_to("../@botpress/cli/bin.js")
     cwd = project / "src" / "bot"
     result = deploy(home, cwd, "-v", path=empty, user_home=tmp_path / "user")
-    assert (result.code, result.out) == (0, f"official ran: -v deploy token={TOKEN}\n")
+    # -v goes after the command's words (bp's global flags go anywhere; yargs wants them after)
+    assert (result.code, result.out) == (0, f"official ran: deploy -v token={TOKEN}\n")
     assert result.err.splitlines() == [
         f"debug: the project root is {project} (it holds package.json): looking for "
         f"node_modules/.bin/bp from {cwd} up to it",

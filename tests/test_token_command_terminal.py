@@ -5,6 +5,7 @@ background check without the terminal, so that it never fights the prompt for ke
 from __future__ import annotations
 
 import io
+import os
 import signal
 import subprocess
 import sys
@@ -176,3 +177,26 @@ def test_the_shell_asks_on_the_terminal_when_a_command_needs_the_token(
     child.sendeof()
     child.expect(pexpect.EOF)
     assert asking.count == 2
+
+
+def test_ctrl_c_at_a_token_command_stops_the_doctor(
+    home: Path, sandbox: Sandbox, asking: Script, tmp_path: Path, terminal: list[pexpect.spawn]
+) -> None:
+    """As any command: Ctrl-C at the question ends bp doctor (130), not that profile's line."""
+    first = token_script(tmp_path, name="first.py")
+    assert login(home, sandbox, first).code == 0
+    config = (home / "config.json").read_text()
+    (home / "config.json").write_text(config.replace(first.command, asking.command))
+    child = spawn(home, "doctor")
+    terminal.append(child)
+    child.expect_exact("Passphrase: ")
+    # The terminal is the command's (its process group in the foreground): ^C reaches it alone.
+    wait_until(lambda: os.tcgetpgrp(child.child_fd) != child.pid, within=TIMEOUT_S)
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    shown = child.logfile_read.getvalue()
+    assert child.exitstatus == 130, shown
+    said = f'The token command of profile "team" was interrupted: {asking.command}.'
+    assert said in shown
+    assert "profile team" not in shown  # no line of the doctor's
