@@ -87,13 +87,14 @@ async def _log_in(options: LoginOptions, opts: GlobalOptions, env: Env) -> Resul
             target, options, env, interactive, workspace_id
         )
     client = env.api(target.api_url, token)
+    kept = False  # the profile's workspace, taken without asking
     if workspace_id is None:
-        workspace_id = await _choose_workspace(target, client, env, interactive)
+        workspace_id, kept = await _choose_workspace(target, client, env, interactive)
     from bpshell.api import verify
 
     verification = await verify(client, workspace_id, role=True)
     if not verification.ok:
-        raise await _explained(verification, client)
+        raise await _explained(verification, client, target if kept else None)
     assert verification.workspace is not None and verification.account is not None
     if not await _may_replace(target, token, verification.account, opts, env):
         return Result(
@@ -306,10 +307,13 @@ def _list_demo_tokens(env: Env) -> None:
         env.err(line)
 
 
-async def _choose_workspace(target: _Target, client: ApiClient, env: Env, interactive: bool) -> str:
+async def _choose_workspace(
+    target: _Target, client: ApiClient, env: Env, interactive: bool
+) -> tuple[str, bool]:
+    """The workspace to log in to, and whether it is the profile's, kept without asking."""
     current = target.existing.workspaceId if target.same_api and target.existing else None
     if current is not None and not interactive:
-        return current
+        return current, True
     try:
         workspaces = await client.list_workspaces()
     except ApiError as exc:
@@ -319,7 +323,7 @@ async def _choose_workspace(target: _Target, client: ApiClient, env: Env, intera
     if len(workspaces) == 1:  # nothing to choose: with or without a terminal
         only = workspaces[0]
         env.err(f"Using the token's only workspace, {workspace_label(only.name, only.id)}")
-        return only.id
+        return only.id, False
     if not interactive:
         raise UsageError("no workspace given", f"pass --workspaceId ID; {_known(workspaces)}")
     if not workspaces:
@@ -328,7 +332,7 @@ async def _choose_workspace(target: _Target, client: ApiClient, env: Env, intera
         )
     choices = [(w.id, w.name) for w in workspaces]
     rows = [(w.name, w.id) for w in workspaces]
-    return await env.prompter.choose("Workspace", choices, current, rows=rows)
+    return await env.prompter.choose("Workspace", choices, current, rows=rows), False
 
 
 def _known(workspaces: list[Workspace], limit: int = 10) -> str:
@@ -339,15 +343,25 @@ def _known(workspaces: list[Workspace], limit: int = 10) -> str:
     return f"this token can use: {shown}{more}"
 
 
-async def _explained(verification: Verification, client: ApiClient) -> BpError:
+async def _explained(
+    verification: Verification, client: ApiClient, kept: _Target | None = None
+) -> BpError:
+    """The refusal, with the workspaces the token can use; ``kept``: the workspace was that
+    profile's, not asked for, so say whose it is and how to log in anyway."""
     error = verification.error
+    account = verification.account
     assert error is not None
-    if verification.status in ("forbidden", "not_found") and verification.account is not None:
+    if verification.status in ("forbidden", "not_found") and account is not None:
         try:
             workspaces = await client.list_workspaces()
         except ApiError:
             return error
         error.hint = _known(workspaces)
+        if kept is not None and kept.existing is not None:
+            error.message += f' (profile "{clean(kept.name)}" has it)'
+            error.hint += "; pass --workspaceId ID"
+            if kept.existing.accountId not in (None, account.id):
+                error.hint += ", or -p NAME to keep both logins"
     return error
 
 

@@ -914,3 +914,19 @@ def test_bp_profile_names_the_profile_to_write_without_asking(bp: Bp, sandbox: S
     )
     assert bp.config()["activeProfile"] == "ci"
     assert bp.config()["profiles"]["ci"]["workspaceId"] == "ws_globex"
+
+
+def test_another_accounts_token_without_a_workspace_id_says_how_to_go_on(
+    bp: Bp, sandbox: Sandbox
+) -> None:
+    """The workspace was the profile's (alice's): bob's token may not use it. Say so, and how
+    to log in anyway (another workspace, or a profile of its own); nothing is written."""
+    assert login(bp, sandbox, "--workspaceId", "ws_acme", "-y").code == 0
+    before = bp.config_bytes()
+    result = login(bp, sandbox, "-y", token=BOB_TOKEN)
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        'Permission denied for workspace ws_acme (profile "default" has it). This token can '
+        "use: initech (ws_initech); pass --workspaceId ID, or -p NAME to keep both logins\n"
+    )
+    assert bp.config_bytes() == before
