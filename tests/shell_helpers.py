@@ -41,19 +41,29 @@ def wait_until(condition: Callable[[], object], within: float = TIMEOUT_S) -> No
         time.sleep(0.01)
 
 
+TWO = (("bob", BOB_TOKEN, "ws_initech"), ("default", ALICE_TOKEN, "ws_acme"))
+
+
+def _login_words(sandbox: Sandbox, profile: str, workspace: str, insecure: bool) -> list[str]:
+    extra = ["--insecure-storage"] if insecure else []
+    return ["login", "-p", profile, "--token", "-", "--apiUrl", sandbox.url,
+            "--workspaceId", workspace, "-y", *extra]  # fmt: skip
+
+
 async def log_in_two(bp: Bp, sandbox: Sandbox, *, insecure: bool = False) -> None:
     """``default`` (alice, ws_acme; active) and ``bob`` (ws_initech)."""
-    extra = ("--insecure-storage",) if insecure else ()
-    for profile, token, workspace in (
-        ("bob", BOB_TOKEN, "ws_initech"),
-        ("default", ALICE_TOKEN, "ws_acme"),
-    ):
-        result = await run_bp(
-            bp,
-            "login", "-p", profile, "--token", "-", "--apiUrl", sandbox.url,
-            "--workspaceId", workspace, "-y", *extra, stdin=token,
-        )  # fmt: skip
+    for profile, token, workspace in TWO:
+        words = _login_words(sandbox, profile, workspace, insecure)
+        result = await run_bp(bp, *words, stdin=token)
         assert result.code == 0, result.err
+
+
+def logged_in_two(bp: Bp, sandbox: Sandbox) -> Bp:
+    """The same from a fixture (no event loop), tokens in config.json; ``bp``."""
+    for profile, token, workspace in TWO:
+        result = bp(*_login_words(sandbox, profile, workspace, True), stdin=token)
+        assert result.code == 0, result.err
+    return bp
 
 
 def shell_env(bp: Bp, *, interactive: bool = True) -> tuple[Env, io.StringIO, io.StringIO]:

@@ -19,6 +19,7 @@ from bpshell.local_profile import NAME_RE, TOKEN_LIKE
 from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
 from tests.conftest import ROOT, Bp, bp_process, process_env
 from tests.mounts import tmpfs
+from tests.shell_helpers import logged_in_two
 from tests.users import UnixUser
 
 
@@ -50,15 +51,7 @@ class World:
 def world(bp: Bp, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     home, bot = tmp_path / "home", tmp_path / "home" / "bot"
     bot.mkdir(parents=True)
-    for profile, token, workspace in (
-        ("bob", BOB_TOKEN, "ws_initech"),
-        ("default", ALICE_TOKEN, "ws_acme"),
-    ):
-        result = bp(
-            "login", "-p", profile, "--token", "-", "--apiUrl", sandbox.url,
-            "--workspaceId", workspace, "-y", "--insecure-storage", stdin=token,
-        )  # fmt: skip
-        assert result.code == 0, result.err
+    logged_in_two(bp, sandbox)
     bp.environ["HOME"] = str(home)
     monkeypatch.chdir(bot)
     return World(bp, home, bot, sandbox.url)

@@ -20,11 +20,11 @@ import pytest
 
 from bpshell.commands import GlobalOptions
 from bpshell.pin import ShellPin
-from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
+from bpshell.sandbox import Sandbox
 from bpshell.session import Session
 from bpshell.toolbar import Auth, View, prompt_text, toolbar_text
 from tests.conftest import ROOT, Bp, bp_process, process_env
-from tests.shell_helpers import shell_env, until, wait_until
+from tests.shell_helpers import logged_in_two, shell_env, until, wait_until
 
 TIMEOUT_S = 15
 
@@ -32,16 +32,7 @@ TIMEOUT_S = 15
 @pytest.fixture
 def two(bp: Bp, sandbox: Sandbox, tmp_path: Path) -> Bp:
     """``default`` (alice, acme; active) and ``bob`` (initech), tokens in config.json."""
-    for profile, token, workspace in (
-        ("bob", BOB_TOKEN, "ws_initech"),
-        ("default", ALICE_TOKEN, "ws_acme"),
-    ):
-        result = bp(
-            "login", "-p", profile, "--token", "-", "--apiUrl", sandbox.url,
-            "--workspaceId", workspace, "-y", "--insecure-storage", stdin=token,
-        )  # fmt: skip
-        assert result.code == 0, result.err
-    return bp
+    return logged_in_two(bp, sandbox)
 
 
 def shell(bp: Bp, *words: str, stdin: str = "", cwd: Path | None = None) -> tuple[int, str, str]:

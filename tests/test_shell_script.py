@@ -15,22 +15,13 @@ from bpshell import __version__
 from bpshell.config import tokens_page
 from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
 from tests.conftest import ROOT, Bp, bp_process, process_env
-from tests.shell_helpers import wait_until
+from tests.shell_helpers import logged_in_two, wait_until
 
 
 @pytest.fixture
 def two(bp: Bp, sandbox: Sandbox) -> Bp:
     """``default`` (alice, acme; active) and ``bob`` (initech), tokens in config.json."""
-    for profile, token, workspace in (
-        ("bob", BOB_TOKEN, "ws_initech"),
-        ("default", ALICE_TOKEN, "ws_acme"),
-    ):
-        result = bp(
-            "login", "-p", profile, "--token", "-", "--apiUrl", sandbox.url,
-            "--workspaceId", workspace, "-y", "--insecure-storage", stdin=token,
-        )  # fmt: skip
-        assert result.code == 0, result.err
-    return bp
+    return logged_in_two(bp, sandbox)
 
 
 INSECURE = "warning: --insecure-storage: the token is stored in plain text in config.json (0600)"
