@@ -24,7 +24,8 @@ from bpshell.errors import BpError, ExitStatus, UsageError
 if TYPE_CHECKING:
     from bpshell.env import Env
 
-_TOKENISH = re.compile(r"bp_pat_[\x21-\x7e]+|(?i:bearer\s+)[\x21-\x7e]+")
+# A pattern for re.sub, which compiles it when an error is reported (not on every start).
+_TOKENISH = r"bp_pat_[\x21-\x7e]+|(?i:bearer\s+)[\x21-\x7e]+"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -228,7 +229,7 @@ def _delegate(
 
 def make_env(opts: GlobalOptions) -> Env:
     """The real environment of a run: this process's streams, home, keyring and terminal."""
-    from bpshell.env import Env, TerminalPrompter
+    from bpshell.env import Env
 
     home = opts.home or None  # a path when first used: see Env.home
     return Env(
@@ -236,7 +237,7 @@ def make_env(opts: GlobalOptions) -> Env:
         home=home,
         interactive=sys.stdin.isatty() and sys.stdout.isatty(),
         tokens=None,
-        prompter=TerminalPrompter(),
+        prompter=None,  # the terminal's, when a question is asked
         verbose=opts.verbose,
     )
 
@@ -285,4 +286,4 @@ def report(error: BpError, json_mode: bool, env: Env) -> None:
 
 def redact(text: str) -> str:
     """Hide anything that looks like a token."""
-    return _TOKENISH.sub("[redacted]", text)
+    return re.sub(_TOKENISH, "[redacted]", text)

@@ -23,8 +23,9 @@ from bpshell.config import (
     check_workspace_id,
     tokens_page,
 )
-from bpshell.env import Env, confirm
+from bpshell.env import Env
 from bpshell.errors import ApiError, AuthError, BpError, ExitStatus, UsageError
+from bpshell.prompts import confirm
 from bpshell.render import Result, clean, workspace_label
 from bpshell.tokens import Storage, read_token
 

@@ -30,7 +30,7 @@ from bpshell.commands import (
     TokensRotateOptions,
 )
 from bpshell.config import ConfigFile, Profile, check_api_url, check_profile_name
-from bpshell.env import Env, confirm
+from bpshell.env import Env
 from bpshell.errors import (
     AuthError,
     BpError,
@@ -42,6 +42,7 @@ from bpshell.errors import (
     UsageError,
 )
 from bpshell.profiles import Resolved, resolve
+from bpshell.prompts import confirm
 from bpshell.render import Result, clean, table
 from bpshell.tokens import Storage, read_token
 

@@ -30,7 +30,7 @@ from bpshell.config import (
     check_not_token,
     check_profile_name,
 )
-from bpshell.env import Env, confirm
+from bpshell.env import Env
 from bpshell.errors import (
     BpError,
     ExitStatus,
@@ -40,6 +40,7 @@ from bpshell.errors import (
 )
 from bpshell.local_profile import LOCAL
 from bpshell.pin import SESSION
+from bpshell.prompts import confirm
 from bpshell.render import Result, clean, table, workspace_label
 from bpshell.tokens import mask, read_token
 

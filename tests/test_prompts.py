@@ -6,8 +6,8 @@ import pytest
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
-from bpshell.env import pick
 from bpshell.picker import ChoiceCompleter, picker_lines
+from bpshell.prompts import pick
 
 CHOICES = [
     ("ws_acme", "acme"),

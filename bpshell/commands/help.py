@@ -270,12 +270,14 @@ _COMMAND_LINE_ONLY = (
 )
 # `bp` before a command name, as messages quote commands ("Run: bp login", "'bp profiles
 # frob'"); not after a letter or a path ("~/bp login"), nor after "a" ("a bp exec" is one).
-_BP_COMMAND = re.compile(
+# Patterns, not compiled ones: re compiles (and caches) them in the shell, where they are
+# used; every `bp --help` imports this module.
+_BP_COMMAND = (
     r"(?<![\w./~-])(?<!\ba )bp (?=(?:"
     + "|".join(re.escape(w) for w in dict.fromkeys((*(c.path[0] for c in COMMANDS), HELP_WORD)))
     + r")\b)"
 )
-_BP_HELP_FLAG = re.compile(r"(?<![\w./~-])bp ((?:[a-z][a-z-]* )*)--help\b")
+_BP_HELP_FLAG = r"(?<![\w./~-])bp ((?:[a-z][a-z-]* )*)--help\b"
 
 
 def for_shell(text: str) -> str:
@@ -286,8 +288,8 @@ def for_shell(text: str) -> str:
         if text.startswith(start):
             text = instead + text[len(start) :]
             break
-    text = _BP_HELP_FLAG.sub(lambda m: f"help {m.group(1)}".rstrip(), text)
-    return _BP_COMMAND.sub("", text)
+    text = re.sub(_BP_HELP_FLAG, lambda m: f"help {m.group(1)}".rstrip(), text)
+    return re.sub(_BP_COMMAND, "", text)
 
 
 def worded(opts: GlobalOptions, text: str) -> str:
