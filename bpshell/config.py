@@ -563,15 +563,20 @@ class ConfigStore:
 
     def _sweep(self) -> None:
         """Remove temporary files of writers killed mid-write (under the lock, none is live)."""
-        import glob
-
         written = {self.path}
         with contextlib.suppress(OSError):
             written.add(self._destination())
         for path in written:
-            for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-                with contextlib.suppress(OSError):
-                    leftover.unlink()
+            prefix = f".{path.name}."  # .config.json.PID.HEX.tmp (bpshell.atomic)
+            try:
+                names = os.listdir(path.parent)
+            except OSError:
+                continue
+            for name in names:
+                middle = name[len(prefix) : -len(".tmp")]
+                if name.startswith(prefix) and name.endswith(".tmp") and middle:
+                    with contextlib.suppress(OSError):
+                        (path.parent / name).unlink()
 
     def _make_home(self) -> None:
         """A new home is made 0700; an existing one must be trusted, and is made 0700 when
