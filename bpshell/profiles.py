@@ -42,7 +42,7 @@ from bpshell.local_profile import LOCAL
 from bpshell.pin import SESSION
 from bpshell.prompts import confirm
 from bpshell.render import Result, clean, table, workspace_label
-from bpshell.tokens import mask, read_token
+from bpshell.tokens import mask, mask_tokens_in, read_token
 
 if TYPE_CHECKING:
     from bpshell.api import Verification
@@ -648,8 +648,11 @@ async def run_get(options: NameOptions, opts: GlobalOptions, env: Env) -> Result
         f"Workspace: {workspace_label(profile.workspaceName, profile.workspaceId)}",
         f"API URL: {clean(profile.apiUrl)}",
     ]
-    if profile.tokenCommand is not None:
-        lines += ["Token: from command", f"Token command: {clean(profile.tokenCommand)}"]
+    command = profile.tokenCommand
+    if command is not None and not options.display_token:
+        command = mask_tokens_in(command)  # bp refuses to store one; a hand-written file may
+    if command is not None:
+        lines += ["Token: from command", f"Token command: {clean(command)}"]
     else:
         token_line = f"Token: {clean(shown) if shown else '(missing)'}"
         lines.append(token_line + (f" ({storage})" if storage else ""))
@@ -661,7 +664,7 @@ async def run_get(options: NameOptions, opts: GlobalOptions, env: Env) -> Result
         "active": name == config.active(),
         "tokenStorage": storage,
         "token": shown,
-        "tokenCommand": profile.tokenCommand,
+        "tokenCommand": command,
     }
     return Result(data, "\n".join(lines))
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from bpshell.errors import BpError, ConfigError, ExitStatus, UsageError
 from bpshell.render import clean
+from bpshell.tokens import mask_tokens_in
 
 if TYPE_CHECKING:
     import asyncio
@@ -60,12 +61,20 @@ class TokenCommandInterrupted(TokenCommandError):
 
 
 def check_command(text: str) -> str:
-    """``text`` if it is a command line that splits into words; else :class:`UsageError`."""
+    """``text`` if it is a command line that splits into words and holds no token (bp stores
+    it); else :class:`UsageError`."""
     problem = _problem(text)
     if problem is not None:
         raise UsageError(
             f"invalid {FLAG}: {problem}",
             f"name the program that prints the token, e.g. {FLAG} '{EXAMPLE}'",
+        )
+    if mask_tokens_in(text) != text:
+        raise UsageError(
+            f"invalid {FLAG}: it holds what looks like a token, and bp stores the command in "
+            "config.json",
+            f"keep the token in a secret manager and name the command that reads it, e.g. "
+            f"{FLAG} '{EXAMPLE}'",
         )
     return text
 
@@ -83,8 +92,9 @@ def _problem(text: str) -> str | None:
 
 
 def shown(command: str) -> str:
-    """The command as an error shows it: escapes made inert, cut to :data:`MAX_SHOWN`."""
-    text = clean(command)
+    """The command as an error shows it: escapes made inert, tokens masked, cut to
+    :data:`MAX_SHOWN`."""
+    text = clean(mask_tokens_in(command))
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
 
 

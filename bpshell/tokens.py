@@ -301,6 +301,13 @@ def mask(token: str) -> str:
     return f"{prefix}…{tail}"
 
 
+def mask_tokens_in(text: str) -> str:
+    """``text`` (a token command, say) with every token-like word in it masked."""
+    import re
+
+    return re.sub(r"bp_(?:pat|bak|iak)_[A-Za-z0-9_-]+", lambda m: mask(m.group(0)), text)
+
+
 async def read_token(
     store: TokenStore,
     name: str,

@@ -191,6 +191,37 @@ def test_a_command_that_does_not_split_is_refused(home: Path, command: str, err:
     assert not (home / "config.json").exists()
 
 
+def test_a_command_holding_a_token_is_refused(home: Path, sandbox: Sandbox) -> None:
+    """bp stores the command: a token written into it would be stored in plain text."""
+    command = f"sh -c 'echo {ALICE_TOKEN}'"
+    result = bp(home, "login", "-p", "team", "--token-command", command,
+                "--apiUrl", sandbox.url, "--workspaceId", "ws_acme", "-y")  # fmt: skip
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        "Invalid --token-command: it holds what looks like a token, and bp stores the command "
+        "in config.json. Keep the token in a secret manager and name the command that reads "
+        "it, e.g. --token-command 'op read op://Private/Botpress/token'\n"
+    )
+    assert ALICE_TOKEN not in result.err
+    assert not (home / "config.json").exists()
+
+
+def test_a_token_in_a_stored_command_is_never_shown_unasked(bp: Bp, sandbox: Sandbox) -> None:
+    """A config.json written by hand: profiles get and a failure mask the token in it."""
+    command = f"sh -c 'echo {ALICE_TOKEN}; exit 3'"
+    profile = {"apiUrl": sandbox.url, "workspaceId": "ws_acme", "tokenCommand": command}
+    seed(bp, {"version": 1, "activeProfile": "team", "profiles": {"team": profile}})
+    masked = "sh -c 'echo bp_pat_…0001; exit 3'"
+    got = bp("profiles", "get")
+    assert got.out.splitlines()[-1] == f"Token command: {masked}"
+    assert bp("profiles", "get", "--json").json()["tokenCommand"] == masked
+    assert bp("profiles", "get", "--json", "--displayToken").json()["tokenCommand"] == command
+    failed = bp("profiles", "active")
+    assert failed.code == 1
+    assert f"failed (exit code 3): {masked}" in failed.err
+    assert ALICE_TOKEN not in got.out + failed.out + failed.err
+
+
 def test_login_again_without_a_token_keeps_the_command(
     logged_in: Path, sandbox: Sandbox, script: Script
 ) -> None:
