@@ -271,8 +271,11 @@ async def execute(invocation: Invocation, env: Env) -> int:
     if opts.json:
         if result.data is not None:  # None: nothing to say in JSON (the shell)
             env.out(to_json(result.data))
-    elif result.text:
-        env.out(result.text)
+    else:
+        if result.text:
+            env.out(result.text)
+        for hint in result.hints:
+            env.err(f"hint: {hint}")
     return int(result.status)
 
 

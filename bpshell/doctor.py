@@ -261,7 +261,7 @@ async def _profile(
     seconds: float,
 ) -> Check:
     from bpshell.pats import AGE_HINT_DAYS, age_days, age_text, now_utc
-    from bpshell.profiles import _check_one, storage_of
+    from bpshell.profiles import _check_one, fix_for, storage_of
     from bpshell.token_command import TokenCommandError, TokenCommandInterrupted, runner_of
 
     title = f"profile {clean(name)}" + (f" ({mark})" if mark else "")
@@ -304,7 +304,9 @@ async def _profile(
     label = workspace_label(profile.workspaceName, profile.workspaceId)
     if not verification.ok:
         message = f"{label} at {clean(profile.apiUrl)}: {_reason(verification)}"
-        return Check("profile", "failed", title, message, _fix(verification, name), name, data)
+        return Check(
+            "profile", "failed", title, message, fix_for(verification, name) or _NETWORK, name, data
+        )
     where = {"keyring": "in the keyring", "command": "from its command"}.get(
         storage or "", "in config.json"
     )
@@ -336,14 +338,7 @@ def _reason(verification: Verification) -> str:
     return clean(verification.reason or verification.status)
 
 
-def _fix(verification: Verification, name: str | None) -> str:
-    where = f" -p {clean(name)}" if name else ""
-    if verification.status == "invalid":
-        return f"log in again with a new token: bp login{where}"
-    if verification.status in ("forbidden", "not_found"):
-        return f"choose a workspace this token can use: bp login{where} --workspaceId ID"
-    hint = verification.error.hint if verification.error is not None else None
-    return clean(hint) if hint else "check the API URL and your network (see the API line)"
+_NETWORK = "check the API URL and your network (see the API line)"
 
 
 async def _bounded(check: Awaitable[Verification], seconds: float, api_url: str) -> Verification:
@@ -361,7 +356,7 @@ async def _in_force(
     opts: GlobalOptions, env: Env, config: ConfigFile | None, seconds: float
 ) -> Check:
     """What every other command would use, and where each value came from."""
-    from bpshell.profiles import _verify_resolved, resolve
+    from bpshell.profiles import _verify_resolved, fix_for, resolve
 
     if config is None:
         return Check("credentials", "skipped", "in force", "config.json could not be read")
@@ -405,7 +400,8 @@ async def _in_force(
             return Check(
                 "credentials", "ok", "in force", f"{whose}: {_who(verification, label)}", data=data
             )
-        fix = _fix(verification, resolved.profile if resolved.profile_source == "flag" else None)
+        named = resolved.profile if resolved.profile_source == "flag" else None
+        fix = fix_for(verification, named) or _NETWORK
         message = f"{whose}: {_reason(verification)}"
         return Check("credentials", "failed", "in force", message, fix, data=data)
     data["verification"] = "timeout"

@@ -216,7 +216,35 @@ async def run_active(options: ActiveOptions, opts: GlobalOptions, env: Env) -> R
         data["tokenCreatedAt"] = stored.tokenCreatedAt
         data["tokenAgeDays"] = age_days(stored.tokenCreatedAt, now)
     status = ExitStatus.OK if verification.ok else ExitStatus.FAILURE
-    return Result(data, "\n".join(lines), status)
+    fix = _active_fix(verification, resolved)
+    hints = (worded(opts, fix),) if fix else ()
+    return Result(data, "\n".join(lines), status, hints)
+
+
+def fix_for(verification: Verification, name: str | None) -> str | None:
+    """What to run after ``verification`` failed for profile ``name`` (None: not failed, or
+    nothing to say). Only a rejected token (401) calls for a new one."""
+    if verification.ok:
+        return None
+    where = f" -p {clean(name)}" if name else ""
+    if verification.status == "invalid":
+        return f"log in again with a new token: bp login{where}"
+    if verification.status in ("forbidden", "not_found"):
+        return f"choose a workspace this token can use: bp login{where} --workspaceId ID"
+    hint = verification.error.hint if verification.error is not None else None
+    return clean(hint) if hint else None
+
+
+def _active_fix(verification: Verification, resolved: Resolved) -> str | None:
+    if verification.status == "invalid" and resolved.token_source == "BP_TOKEN":
+        return "BP_TOKEN holds a token the API refused: set a valid one, or unset BP_TOKEN"
+    if verification.status == "invalid" and resolved.token_source == "command":
+        return (
+            "its token command printed a token the API refused: store a valid one where the "
+            "command reads it"
+        )
+    named = resolved.profile if resolved.profile_source not in (None, "active") else None
+    return fix_for(verification, named)
 
 
 def _from(source: str | None, variable: str) -> str:
@@ -288,7 +316,12 @@ async def run_list(options: ListOptions, opts: GlobalOptions, env: Env) -> Resul
     # what a pipe gets (the spinner line counted the checks meanwhile), in colour.
     lines = [[*cells[r["name"]], _authenticated(checks[r["name"]], lower=True)] for r in rows]
     paint = {len(headers): _paint_authenticated(env.palette(env.stdout))}
-    return Result(rows, table([*headers, "AUTHENTICATED"], lines, paint), status)
+    hints = tuple(
+        worded(opts, f"{clean(name)}: {fix}")
+        for name, check in sorted(checks.items())
+        if check.rejected and (fix := fix_for(check, name)) is not None
+    )
+    return Result(rows, table([*headers, "AUTHENTICATED"], lines, paint), status, hints)
 
 
 def _in_use_quietly(

@@ -14,11 +14,13 @@ _URL_START = re.compile(r"[a-z][a-z0-9+.-]*://")
 
 
 class Result(NamedTuple):
-    """What a command produced: ``data`` for ``--json``, ``text`` for people, and a status."""
+    """What a command produced: ``data`` for ``--json``, ``text`` for people, and a status;
+    ``hints``: what to do next, written to stderr after the text (never with ``--json``)."""
 
     data: Any = None
     text: str = ""
     status: ExitStatus = ExitStatus.OK
+    hints: tuple[str, ...] = ()
 
 
 def clean(text: str) -> str:

@@ -152,8 +152,9 @@ def expected(case: Case, command: str, url: str, other: str) -> tuple[int, str, 
             reason = case.listing_reason.format(url=url, other=other)
         line = _capital(reason) + (f". {hint}" if hint else "")
         return (1, "", line + "\n")
-    if command == "active":
-        return (1, _active_out(url, f"{case.word} ({reason})"), "")
+    if command == "active":  # the row says what went wrong, the hint what to do
+        said = f"hint: {hint[:1].lower()}{hint[1:]}\n" if hint else ""
+        return (1, _active_out(url, f"{case.word} ({reason})"), said)
     if case.workspace_reason is not None:
         reason = case.workspace_reason.format(url=url, other=other)
     return (1, _verify_out(url, f"{case.word.lower()} ({reason})"), "")

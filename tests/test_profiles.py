@@ -225,7 +225,11 @@ def test_list_verify_text_says_no_for_rejected_and_unknown_for_unanswered(
         {"a": ALICE_TOKEN, "b": EXPIRED_TOKEN, "c": ALICE_TOKEN},
     )
     result = bp("profiles", "list", "--verify")
-    assert (result.code, result.err) == (1, "")
+    # What to do about the token the API refused; c's row says why it could not tell.
+    assert (result.code, result.err) == (
+        1,
+        "hint: b: log in again with a new token: bp login -p b\n",
+    )
     width = max(len(sandbox.url), len(dead))
     assert result.out == (
         f"  NAME  WORKSPACE       {'API URL'.ljust(width)}  AUTHENTICATED\n"
@@ -339,7 +343,7 @@ def test_active_with_a_rejected_token(bp: Bp, sandbox: Sandbox) -> None:
     three(bp, sandbox.url)
     entries(bp)["default"] = EXPIRED_TOKEN
     result = bp("profiles", "active")
-    assert (result.code, result.err) == (1, "")
+    assert (result.code, result.err) == (1, "hint: log in again with a new token: bp login\n")
     assert result.out == (
         f"Workspace: acme (ws_acme)\nAPI URL: {sandbox.url}\n"
         "Authenticated: No (the token is invalid or expired)\nProfile: default\n"
@@ -356,7 +360,7 @@ def test_active_when_the_api_cannot_be_reached(bp: Bp) -> None:
     dead = closed_port_url()
     three(bp, dead)
     result = bp("profiles", "active")
-    assert (result.code, result.err) == (1, "")
+    assert (result.code, result.err) == (1, "hint: check the API URL and your network\n")
     assert result.out == (
         f"Workspace: acme (ws_acme)\nAPI URL: {dead}\n"
         f"Authenticated: Unknown (cannot reach {dead} (connection refused))\nProfile: default\n"
@@ -804,3 +808,24 @@ def test_rm_without_a_terminal_or_y_removes_nothing(bp: Bp, sandbox: Sandbox) ->
         "there is no terminal to ask. Pass -y to answer yes\n"
     )
     assert bp.config_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("words", "env", "hint"),
+    [
+        (("-p", "prod"), {}, "log in again with a new token: bp login -p prod"),
+        ((), {"BP_PROFILE": "prod"}, "log in again with a new token: bp login -p prod"),
+        ((), {"BP_TOKEN": EXPIRED_TOKEN},
+         "BP_TOKEN holds a token the API refused: set a valid one, or unset BP_TOKEN"),
+    ],
+    ids=["flag", "BP_PROFILE", "BP_TOKEN"],
+)  # fmt: skip
+def test_active_says_how_to_fix_a_rejected_token_of_the_profile_in_force(
+    bp: Bp, sandbox: Sandbox, words: tuple[str, ...], env: dict[str, str], hint: str
+) -> None:
+    """Only a 401 asks for a new token, for the profile or variable that gave it."""
+    three(bp, sandbox.url)
+    entries(bp)["prod"] = EXPIRED_TOKEN
+    result = bp(*words, "profiles", "active", env=env)
+    assert (result.code, result.err) == (1, f"hint: {hint}\n")
+    assert bp(*words, "profiles", "active", "--json", env=env).err == ""
