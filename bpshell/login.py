@@ -95,11 +95,21 @@ async def _log_in(options: LoginOptions, opts: GlobalOptions, env: Env) -> Resul
 
     verification = await verify(client, workspace_id, role=True)
     if not verification.ok:
-        raise await _explained(verification, client, target if kept else None)
+        error = await _explained(verification, client, target if kept else None)
+        if verification.status == "invalid" and command is not None:
+            error.hint = "the token command printed it: store a valid token where it reads it"
+        elif verification.status == "invalid" and opts.profile:
+            page = tokens_page(target.api_url)
+            error.hint = f"make a new one at {page} and run: bp login -p {clean(target.name)}"
+        raise error
     assert verification.workspace is not None and verification.account is not None
     if not await _may_replace(target, token, verification.account, opts, env):
+        keep = worded(opts, "to keep both logins, use another profile: bp login -p NAME")
         return Result(
-            {"loggedIn": False}, "Login cancelled; nothing was changed.", ExitStatus.FAILURE
+            {"loggedIn": False},
+            "Login cancelled; nothing was changed.",
+            ExitStatus.FAILURE,
+            (keep,),
         )
     storage = await _save(target, token, verification, options, env, command)
     drop_workspaces(env.home, target.name)
@@ -239,7 +249,7 @@ def _say_what_changed(
             worded(
                 opts,
                 f'note: profile "{clean(target.name)}" was on workspace {old}; '
-                "bp login -p NAME keeps a login per profile",
+                "that login is replaced; to keep both, use another profile: bp login -p NAME",
             )
         )
     previous = before.active()
@@ -358,11 +368,19 @@ async def _explained(
         except ApiError:
             return error
         error.hint = _known(workspaces)
-        if kept is not None and kept.existing is not None:
+        existing = kept.existing if kept is not None else None
+        if kept is None or existing is None:
+            return error
+        if existing.accountId in (None, account.id):
             error.message += f' (profile "{clean(kept.name)}" has it)'
             error.hint += "; pass --workspaceId ID"
-            if kept.existing.accountId not in (None, account.id):
-                error.hint += ", or -p NAME to keep both logins"
+        else:  # the profile's login is another account's: that is what to decide
+            label = workspace_label(existing.workspaceName, existing.workspaceId)
+            error.message = (
+                f'profile "{clean(kept.name)}" holds a login of another account, on workspace '
+                f"{label}, which this token cannot use"
+            )
+            error.hint += "; pass --workspaceId ID to replace that login, or -p NAME to keep both"
     return error
 
 

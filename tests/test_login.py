@@ -178,7 +178,7 @@ def test_bp_variables_win_over_the_stored_profile(bp: Bp, sandbox: Sandbox) -> N
     assert (result.code, result.out) == (0, ALICE_ACME)
     assert result.err == (
         'note: profile "default" was on workspace initech (ws_initech); '
-        "bp login -p NAME keeps a login per profile\n"
+        "that login is replaced; to keep both, use another profile: bp login -p NAME\n"
     )
     assert bp.config() == acme_default(sandbox.url)
     assert entries(bp) == {"default": ALICE_TOKEN}
@@ -190,7 +190,7 @@ def test_relogin_with_new_workspace_reuses_stored_token(bp: Bp, sandbox: Sandbox
     assert (result.code, result.err) == (
         0,
         'note: profile "default" was on workspace acme (ws_acme); '
-        "bp login -p NAME keeps a login per profile\n",
+        "that login is replaced; to keep both, use another profile: bp login -p NAME\n",
     )
     assert result.out == (
         "Logged in to workspace Globex Corp (ws_globex) as "
@@ -261,7 +261,7 @@ def test_declined_overwrite_of_an_existing_profile_writes_nothing(bp: Bp, sandbo
     assert (result.code, result.out, result.err) == (
         1,
         "Login cancelled; nothing was changed.\n",
-        "",
+        "hint: to keep both logins, use another profile: bp login -p NAME\n",
     )
     assert bp.config_bytes() == before
     assert entries(bp) == {"prod": ALICE_TOKEN, "other": ALICE_TOKEN}
@@ -330,7 +330,7 @@ def test_a_login_of_the_same_account_asks_nothing(
     )
     assert result.err.endswith(
         'note: profile "prod" was on workspace acme (ws_acme); '
-        "bp login -p NAME keeps a login per profile\n"
+        "that login is replaced; to keep both, use another profile: bp login -p NAME\n"
     )
     assert bp.config()["profiles"] == {"prod": profile(sandbox.url, "ws_globex", "Globex Corp")}
 
@@ -400,7 +400,7 @@ def test_interactive_relogin_keeps_the_stored_token_on_enter(bp: Bp, sandbox: Sa
     assert (result.code, result.err) == (
         0,
         'note: profile "default" was on workspace acme (ws_acme); '
-        "bp login -p NAME keeps a login per profile\n",
+        "that login is replaced; to keep both, use another profile: bp login -p NAME\n",
     )
     assert bp.config()["profiles"]["default"]["workspaceId"] == "ws_globex"
     assert entries(bp) == {"default": ALICE_TOKEN}
@@ -658,12 +658,14 @@ def _existing_login(bp: Bp, sandbox: Sandbox) -> tuple[bytes | None, dict[str, s
         (
             EXPIRED_TOKEN,
             "ws_acme",
-            f"The token is invalid or expired. Make a new one at {TOKENS_PAGE} and run: bp login\n",
+            f"The token is invalid or expired. Make a new one at {TOKENS_PAGE} and run: "
+            "bp login -p new\n",
         ),
         (
             "bp_pat_neverissued",
             "ws_acme",
-            f"The token is invalid or expired. Make a new one at {TOKENS_PAGE} and run: bp login\n",
+            f"The token is invalid or expired. Make a new one at {TOKENS_PAGE} and run: "
+            "bp login -p new\n",
         ),
         (
             BOB_TOKEN,
@@ -905,7 +907,7 @@ def test_bp_profile_names_the_profile_to_write_without_asking(bp: Bp, sandbox: S
     assert (result.code, result.err) == (
         0,
         'note: profile "ci" was on workspace acme (ws_acme); '
-        "bp login -p NAME keeps a login per profile\n"
+        "that login is replaced; to keep both, use another profile: bp login -p NAME\n"
         'Active profile is now "ci" (was "other"); switch back with: bp profiles use other\n',
     )
     assert result.out == (
@@ -926,7 +928,16 @@ def test_another_accounts_token_without_a_workspace_id_says_how_to_go_on(
     result = login(bp, sandbox, "-y", token=BOB_TOKEN)
     assert (result.code, result.out) == (1, "")
     assert result.err == (
-        'Permission denied for workspace ws_acme (profile "default" has it). This token can '
-        "use: initech (ws_initech); pass --workspaceId ID, or -p NAME to keep both logins\n"
+        'Profile "default" holds a login of another account, on workspace acme (ws_acme), '
+        "which this token cannot use. This token can use: initech (ws_initech); pass "
+        "--workspaceId ID to replace that login, or -p NAME to keep both\n"
     )
     assert bp.config_bytes() == before
+
+
+def test_a_rejected_token_names_the_profile_to_log_in_again(bp: Bp, sandbox: Sandbox) -> None:
+    result = login(bp, sandbox, "-p", "t2", "--workspaceId", "ws_acme", "-y", token=EXPIRED_TOKEN)
+    assert result.err == (
+        f"The token is invalid or expired. Make a new one at {TOKENS_PAGE} and run: "
+        "bp login -p t2\n"
+    )

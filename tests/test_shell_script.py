@@ -367,7 +367,7 @@ def test_chatter_in_the_shell_names_shell_commands(two: Bp, sandbox: Sandbox) ->
             "hint: login without --token asks for the token, without showing it",
             INSECURE,
             'note: profile "default" was on workspace acme (ws_acme); '
-            "login -p NAME keeps a login per profile",
+            "that login is replaced; to keep both, use another profile: login -p NAME",
             "hint: login without --token asks for the token, without showing it",
             INSECURE,
             'Active profile is now "bob" (was "default"); switch back with: profiles use default',

@@ -645,3 +645,16 @@ def test_the_token_shows_only_where_asked(bp: Bp, sandbox: Sandbox, tmp_path: Pa
         assert bool(leaked(result.out + result.err)) == may_show, (words, result)
         assert files_holding_a_token(bp.home) == {}, words
         assert bp.tokens.entries == {}, words  # type: ignore[attr-defined]
+
+
+def test_a_refused_token_at_login_points_at_the_command(
+    home: Path, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    expired = token_script(tmp_path, token=EXPIRED_TOKEN)
+    result = login(home, sandbox, expired)
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        "The token is invalid or expired. The token command printed it: store a valid token "
+        "where it reads it\n"
+    )
+    assert not (home / "config.json").exists()
