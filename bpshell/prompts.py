@@ -101,10 +101,8 @@ async def confirm(env: Env, question: str, *, yes: bool) -> bool:
     if yes:
         return True
     if not env.interactive:
-        raise UsageError(
-            f'"{question}" needs an answer, and there is no terminal to ask',
-            "pass -y to answer yes",
-        )
+        # The question leads with its own quoted names, so it is not quoted again.
+        raise UsageError(f"no terminal to ask: {question}", "pass -y to answer yes")
     return await env.prompter.confirm(question)
 
 

@@ -278,8 +278,7 @@ def test_logout_all_asks_on_a_terminal_and_refuses_without_one(bp: Bp) -> None:
     refused = bp("logout", "--all")
     assert (refused.code, refused.out) == (2, "")
     assert refused.err == (
-        '"Log out of 2 profiles (ci, default)?" needs an answer, and there is no terminal to '
-        "ask. Pass -y to answer yes\n"
+        "No terminal to ask: Log out of 2 profiles (ci, default)? Pass -y to answer yes\n"
     )
     assert bp.config_bytes() == before
     agreed = bp("logout", "--all", interactive=True, answers=[True])
