@@ -421,7 +421,10 @@ class ConfigStore:
         ``bp doctor`` reads it). Raises :class:`ConfigError` when the file or the home is
         untrusted, not a regular file, unreadable or invalid."""
         try:
-            _check_trusted(self.home, os.stat(self.home), "700")
+            home = os.stat(self.home)
+            if not stat.S_ISDIR(home.st_mode):  # before its mode: no chmod would help
+                raise self._not_a_folder()
+            _check_trusted(self.home, home, "700")
             fd, target = _open_config(self.path)
         except FileNotFoundError:
             return ConfigFile()
@@ -442,7 +445,24 @@ class ConfigStore:
         if exc.errno == errno.ENXIO:  # a socket: it cannot be opened at all
             with contextlib.suppress(OSError):
                 return self._not_regular(self.path, os.stat(self.path).st_mode)
+        if exc.errno == errno.ENOTDIR:  # a folder above the home is a file
+            return self._not_a_folder()
         return ConfigError(f"cannot read {self.path}: {exc.strerror}", "check its permissions")
+
+    def _not_a_folder(self) -> ConfigError:
+        hint = "set BP_BOTPRESS_HOME or --botpressHome to a folder"
+        for path in (self.home, *self.home.parents):
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:
+                continue
+            if not stat.S_ISDIR(mode):
+                what = "a file" if stat.S_ISREG(mode) else _kind(mode)
+                if path == self.home:
+                    return ConfigError(f"the botpress home {path} is {what}, not a folder", hint)
+                why = f"{path} is {what}"
+                return ConfigError(f"the botpress home {self.home} cannot be a folder: {why}", hint)
+        return ConfigError(f"the botpress home {self.home} is not a folder", hint)
 
     def _not_regular(self, shown: Path, mode: int) -> ConfigError:
         return ConfigError(

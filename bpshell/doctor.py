@@ -235,6 +235,9 @@ async def _keyring(env: Env, config: ConfigFile | None) -> Check:
             fix = "unlock or start your keyring (a Secret Service, Keychain), then try again"
             message = f"{what}; {_count(len(in_keyring), 'profile')} keep their token there"
             return Check("keyring", "failed", "keyring", clean(message), fix, data=data)
+        if config is not None and _all_from_commands(config):
+            message = f"{what}; none needed: every profile gets its token from a command"
+            return Check("keyring", "skipped", "keyring", clean(message), data=data)
         message = f"{what}; tokens are kept in plain text in config.json (0600)"
         fix = "install a keyring (gnome-keyring or KeePassXC on Linux), then log in again"
         return Check("keyring", "warning", "keyring", clean(message), fix, data=data)
@@ -242,6 +245,13 @@ async def _keyring(env: Env, config: ConfigFile | None) -> Check:
     message = f"{backend or 'the keyring'} answers (entries of service {store.service})"
     data = {"backend": backend, "service": store.service}
     return Check("keyring", "ok", "keyring", clean(message), data=data)
+
+
+def _all_from_commands(config: ConfigFile) -> bool:
+    """Whether no token is stored at all: every profile runs its command (with no profile
+    yet, the next login would store one)."""
+    profiles = config.profiles.values()
+    return bool(profiles) and all(p.tokenCommand is not None and p.token is None for p in profiles)
 
 
 def _count(n: int, what: str) -> str:

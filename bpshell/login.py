@@ -488,9 +488,11 @@ async def _may_log_out_all(opts: GlobalOptions, env: Env) -> bool:
     names = sorted(env.config.load().profiles)
     if not names:
         return True
-    shown = ", ".join(clean(n) for n in names[:3]) + (", …" if len(names) > 3 else "")
+    shown = [clean(n) for n in names]
+    # Four names fit where three and "…" would; past four, the first three stand for them.
+    listed = ", ".join(shown if len(shown) <= 4 else [*shown[:3], "…"])
     count = f"{len(names)} profile{'s' * (len(names) != 1)}"
-    return await confirm(env, f"Log out of {count} ({shown})?", yes=opts.confirm)
+    return await confirm(env, f"Log out of {count} ({listed})?", yes=opts.confirm)
 
 
 def _logout_names(options: LogoutOptions, opts: GlobalOptions, config: ConfigFile) -> list[str]:

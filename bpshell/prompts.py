@@ -101,10 +101,8 @@ async def confirm(env: Env, question: str, *, yes: bool) -> bool:
     if yes:
         return True
     if not env.interactive:
-        raise UsageError(
-            f'"{question}" needs an answer, and there is no terminal to ask',
-            "pass -y to answer yes",
-        )
+        # The question leads with its own quoted names, so it is not quoted again.
+        raise UsageError(f"no terminal to ask: {question}", "pass -y to answer yes")
     return await env.prompter.confirm(question)
 
 
@@ -121,8 +119,10 @@ def pick(choices: Sequence[tuple[str, str]], answer: str) -> tuple[str | None, s
     if len(found) == 1:
         return found[0], ""
     if found:
-        shown = ", ".join(found[:5]) + (", …" if len(found) > 5 else "")
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
         return None, f"{len(found)} match: {shown}. Type more of it, or a number."
+    if len(choices) == 1:
+        return None, "Answer with 1, or part of its name or ID."
     return None, f"Answer with a number from 1 to {len(choices)}, or part of a name or ID."
 
 

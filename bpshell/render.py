@@ -94,8 +94,12 @@ def _escape(code: int) -> str:
 
 def error_line(error: BpError, palette: Palette = PLAIN) -> str:
     """One line: what went wrong (red on a terminal), then what to do (dim)."""
-    message = palette.bad(_sentence(clean(error.message)))
-    return f"{message}. {palette.dim(_sentence(clean(error.hint)))}" if error.hint else message
+    text = _sentence(clean(error.message))
+    message = palette.bad(text)
+    if not error.hint:
+        return message
+    stop = "" if text.endswith(("?", "!", ".")) else "."  # "…its token?" takes no "."
+    return f"{message}{stop} {palette.dim(_sentence(clean(error.hint)))}"
 
 
 def _sentence(text: str) -> str:

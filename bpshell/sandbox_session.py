@@ -40,7 +40,7 @@ TRY = (
 async def sandbox_env(env: Env) -> AsyncIterator[Env]:
     """An environment on a running sandbox with demo profiles; everything is undone at exit."""
     from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
-    from bpshell.sandbox.banner import token_lines
+    from bpshell.sandbox.banner import for_screen, token_lines
 
     home = Path(tempfile.mkdtemp(prefix="bp-sandbox-"))
     server = Sandbox()
@@ -63,9 +63,10 @@ async def sandbox_env(env: Env) -> AsyncIterator[Env]:
         )
         for profile, token, workspace in logins:
             await _login(sandboxed, server.url, profile, token, workspace)
-        env.err(BANNER.format(url=server.url, home=home))
+        banner = [BANNER.format(url=server.url, home=home)]
         if env.stdin.isatty():
-            env.err("\n".join([TOKENS, *token_lines(server.world), TRY]))
+            banner += [TOKENS, *token_lines(server.world), TRY]
+        env.err("\n".join(for_screen(banner, env.stderr)))
         try:
             yield sandboxed
         finally:

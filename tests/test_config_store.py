@@ -390,9 +390,28 @@ def test_home_under_a_regular_file(tmp_path: Path, sandbox: Sandbox) -> None:
     bp = Bp(blocker / "botpress")
     result = login(bp, sandbox)
     assert (result.code, result.out) == (2, "")
-    assert result.err == (f"Cannot read {bp.config_path}: Not a directory. Check its permissions\n")
+    assert result.err == (
+        f"The botpress home {bp.home} cannot be a folder: {blocker} is a file. "
+        "Set BP_BOTPRESS_HOME or --botpressHome to a folder\n"
+    )
     assert entries(bp) == {}
     assert blocker.read_text() == ""
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o664], ids=["private", "group-writable"])
+def test_home_that_is_a_regular_file(tmp_path: Path, sandbox: Sandbox, mode: int) -> None:
+    """Not "cannot read …/config.json/config.json", nor a chmod: no permission would help."""
+    home = tmp_path / "config.json"
+    home.write_text("{}")
+    home.chmod(mode)
+    bp = Bp(home)
+    for result in (bp("profiles", "list"), login(bp, sandbox)):
+        assert (result.code, result.out) == (2, "")
+        assert result.err == (
+            f"The botpress home {home} is a file, not a folder. "
+            "Set BP_BOTPRESS_HOME or --botpressHome to a folder\n"
+        )
+    assert home.read_text() == "{}"
 
 
 # --- the store itself -------------------------------------------------------------------

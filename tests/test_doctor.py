@@ -712,6 +712,32 @@ def test_a_profile_whose_token_comes_from_a_command(machine: Machine, sandbox: S
     assert (found["team"]["status"], found["team"]["data"]["tokenStorage"]) == ("failed", "command")
 
 
+def test_no_keyring_is_no_warning_when_every_token_comes_from_a_command(
+    machine: Machine, sandbox: Sandbox
+) -> None:
+    no_keyring = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    warning = (
+        "! keyring: no usable keyring backend on this system; tokens are kept in plain text in "
+        "config.json (0600)\n"
+        "  fix: install a keyring (gnome-keyring or KeePassXC on Linux), then log in again"
+    )
+    assert line(machine.doctor(**no_keyring), "keyring") == warning  # a login would store one
+    machine.login(sandbox.url, tokenCommand=token_script(machine, "op", f"echo {ALICE_TOKEN}"))
+    config = json.loads((machine.home / "config.json").read_text())
+    del config["profiles"]["default"]["token"]
+    (machine.home / "config.json").write_text(json.dumps(config))
+    result = machine.doctor(**no_keyring)
+    assert result.code == 0, result.out
+    assert line(result, "keyring") == (
+        "- keyring: no usable keyring backend on this system; none needed: every profile gets "
+        "its token from a command"
+    )
+    found = {c["check"]: c for c in checks(machine.doctor("--json", **no_keyring))}
+    assert (found["keyring"]["status"], found["keyring"]["fix"]) == ("skipped", None)
+    machine.login(sandbox.url, name="kept")
+    assert line(machine.doctor(**no_keyring), "keyring") == warning
+
+
 def test_a_folders_profile_does_not_hide_the_others(machine: Machine, sandbox: Sandbox) -> None:
     machine.login(sandbox.url)
     machine.login(sandbox.url, name="prod", token=BOB_TOKEN, workspace="ws_initech")

@@ -278,13 +278,28 @@ def test_logout_all_asks_on_a_terminal_and_refuses_without_one(bp: Bp) -> None:
     refused = bp("logout", "--all")
     assert (refused.code, refused.out) == (2, "")
     assert refused.err == (
-        '"Log out of 2 profiles (ci, default)?" needs an answer, and there is no terminal to '
-        "ask. Pass -y to answer yes\n"
+        "No terminal to ask: Log out of 2 profiles (ci, default)? Pass -y to answer yes\n"
     )
     assert bp.config_bytes() == before
     agreed = bp("logout", "--all", interactive=True, answers=[True])
     assert agreed.code == 0
     assert bp.config()["profiles"] == {}
+
+
+@pytest.mark.parametrize(
+    ("names", "listed"),
+    [
+        (["awol", "bob", "default", "zed"], "4 profiles (awol, bob, default, zed)"),
+        (["awol", "bob", "default", "yan", "zed"], "5 profiles (awol, bob, default, …)"),
+    ],
+)
+def test_logout_all_names_up_to_four_profiles(bp: Bp, names: list[str], listed: str) -> None:
+    """A fourth name fits where "…" would; past four, the first three stand for them all."""
+    profiles = {n: {"apiUrl": URL, "workspaceId": "ws_acme", "token": ALICE_TOKEN} for n in names}
+    seed(bp, {"version": 1, "activeProfile": "default", "profiles": profiles})
+    refused = bp("logout", "--all")
+    assert (refused.code, refused.out) == (2, "")
+    assert refused.err == f"No terminal to ask: Log out of {listed}? Pass -y to answer yes\n"
 
 
 def test_logout_all_asks_in_a_real_terminal(bp: Bp) -> None:

@@ -512,9 +512,7 @@ def test_revoking_the_active_profiles_token_asks_then_says_it_no_longer_works(
 
     refused = bp("-p", "default", "tokens", "revoke", ci_id)
     assert (refused.code, refused.out) == (2, "")
-    assert refused.err == (
-        f'"{question}" needs an answer, and there is no terminal to ask. Pass -y to revoke it\n'
-    )
+    assert refused.err == f"No terminal to ask: {question} Pass -y to revoke it\n"
     declined = bp("tokens", "revoke", ci_id, interactive=True, answers=[False])
     assert (declined.code, declined.out) == (1, "Nothing was revoked.\n")
     assert status_of(sandbox, stored_token(bp, "ci")) == 200
@@ -629,8 +627,10 @@ def test_logout_revoke_asks_when_a_profile_left_behind_shares_the_token(
     )  # fmt: skip
     assert done.code == 0
     outcome, _ = logout_revoke(bp, ["ci"])
-    assert outcome.message.startswith(
-        '"The token is also stored by profile "ci2" (active), which will stop working.'
+    assert (outcome.message, outcome.hint) == (
+        'no terminal to ask: The token is also stored by profile "ci2" (active), which will '
+        "stop working. Revoke it?",
+        "pass -y to revoke it, or log out without --revoke",
     )
     assert status_of(sandbox, token) == 200
     ci_id = profile(bp, "ci")["tokenId"]

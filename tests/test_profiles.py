@@ -803,9 +803,8 @@ def test_rm_without_a_terminal_or_y_removes_nothing(bp: Bp, sandbox: Sandbox) ->
     result = bp("profiles", "rm", "prod")
     assert (result.code, result.out) == (2, "")
     assert result.err == (
-        '"Remove profile "prod", workspace initech (ws_initech), and '
-        'its token?" needs an answer, and '
-        "there is no terminal to ask. Pass -y to answer yes\n"
+        'No terminal to ask: Remove profile "prod", workspace initech (ws_initech), and '
+        "its token? Pass -y to answer yes\n"
     )
     assert bp.config_bytes() == before
 

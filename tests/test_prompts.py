@@ -36,6 +36,19 @@ def test_an_answer_names_one_choice_or_says_why_not(
     assert pick(CHOICES, answer) == (value, problem)
 
 
+def test_many_matches_are_counted_past_the_five_shown() -> None:
+    teams = [(f"ws_team{n:02}", f"Team {n:02}") for n in range(1, 46)]
+    assert pick(teams, "team") == (
+        None,
+        "45 match: ws_team01, ws_team02, ws_team03, ws_team04, ws_team05 and 40 more. "
+        "Type more of it, or a number.",
+    )
+
+
+def test_a_single_choice_is_not_a_range() -> None:
+    assert pick([("ws_acme", "acme")], "9") == (None, "Answer with 1, or part of its name or ID.")
+
+
 def test_the_choice_completer_matches_ids_and_names() -> None:
     rows = [(name, value) for value, name in CHOICES]
     found = ChoiceCompleter(CHOICES, rows).get_completions(Document("corp"), CompleteEvent())

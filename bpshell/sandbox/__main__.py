@@ -14,7 +14,7 @@ import threading
 import types
 from collections.abc import Sequence
 
-from bpshell.sandbox.banner import token_lines
+from bpshell.sandbox.banner import for_screen, token_lines
 from bpshell.sandbox.server import Sandbox
 from bpshell.sandbox.world import World
 
@@ -111,9 +111,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     try:
-        print(f"Botpress sandbox listening on {sandbox.url}")
-        print("Tokens (fake, for this sandbox only):")
-        for line in token_lines(world):
+        banner = [
+            f"Botpress sandbox listening on {sandbox.url}",
+            "Tokens (fake, for this sandbox only):",
+            *token_lines(world),
+        ]
+        for line in for_screen(banner, sys.stdout):
             print(line)
         sys.stdout.flush()
         while not stop.wait(0.5):
