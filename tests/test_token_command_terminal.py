@@ -200,3 +200,22 @@ def test_ctrl_c_at_a_token_command_stops_the_doctor(
     said = f'The token command of profile "team" was interrupted: {asking.command}.'
     assert said in shown
     assert "profile team" not in shown  # no line of the doctor's
+
+
+def test_what_bp_says_after_ctrl_c_at_a_silent_command_starts_a_line(
+    home: Path, sandbox: Sandbox, tmp_path: Path, terminal: list[pexpect.spawn]
+) -> None:
+    """As bash after a job killed by SIGINT: the terminal echoed ^C, bp's line goes below it."""
+    dies_quietly = "import signal; signal.signal(signal.SIGINT, signal.SIG_DFL); time.sleep(600)"
+    silent = token_script(tmp_path, dies_quietly, name="silent.py")
+    child = spawn(home, *login_words(sandbox, silent))
+    terminal.append(child)
+    wait_until(lambda: silent.count == 1, within=TIMEOUT_S)
+    wait_until(lambda: os.tcgetpgrp(child.child_fd) != child.pid, within=TIMEOUT_S)
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert (
+        f"^C\r\n--token-command was interrupted: {silent.command}." in child.logfile_read.getvalue()
+    )
