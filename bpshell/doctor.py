@@ -233,7 +233,8 @@ async def _keyring(env: Env, config: ConfigFile | None) -> Check:
             return Check("keyring", "failed", "keyring", clean(what), fix, data=data)
         if in_keyring:
             fix = "unlock or start your keyring (a Secret Service, Keychain), then try again"
-            message = f"{what}; {_count(len(in_keyring), 'profile')} keep their token there"
+            held = "keeps its token" if len(in_keyring) == 1 else "keep their tokens"
+            message = f"{what}; {_count(len(in_keyring), 'profile')} {held} there"
             return Check("keyring", "failed", "keyring", clean(message), fix, data=data)
         if config is not None and _all_from_commands(config):
             message = f"{what}; none needed: every profile gets its token from a command"

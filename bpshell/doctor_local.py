@@ -85,7 +85,11 @@ def check_home(env: Env, opts: GlobalOptions) -> Check:
         return Check("home", "failed", title, f"cannot look at it: {exc.strerror}", data=data)
     data["mode"] = _mode(info)
     if not stat.S_ISDIR(info.st_mode):
-        fix = f"move it away: mv {_quoted(home)} {_quoted(f'{home}.bad')}"
+        fix = (  # a file named as the home is the user's own, not a broken home
+            "set BP_BOTPRESS_HOME or --botpressHome to a folder"
+            if opts.home
+            else f"move it away: mv {_quoted(home)} {_quoted(f'{home}.bad')}"
+        )
         return Check("home", "failed", title, "it is not a folder", fix, data=data)
     try:
         _check_trusted(home, info, "700")

@@ -237,6 +237,18 @@ def test_a_home_others_can_read(machine: Machine, sandbox: Sandbox) -> None:
     assert machine.snapshot() == before  # a load would have made it 0600: doctor only looks
 
 
+def test_a_home_that_is_a_file_of_the_user(machine: Machine) -> None:
+    """BP_BOTPRESS_HOME names the user's own file: point it elsewhere, never move the file."""
+    machine.home.write_text("notes\n")
+    result = machine.doctor()
+    assert result.code == 1
+    assert line(result, f"home {machine.home} (from BP_BOTPRESS_HOME)") == (
+        f"✗ home {machine.home} (from BP_BOTPRESS_HOME): it is not a folder\n"
+        "  fix: set BP_BOTPRESS_HOME or --botpressHome to a folder"
+    )
+    assert machine.home.read_text() == "notes\n"
+
+
 @pytest.mark.parametrize(
     ("what", "mode", "title"),
     [("home", 0o777, "home"), ("config.json", 0o666, "config.json")],
@@ -326,7 +338,7 @@ def test_no_keyring_at_all(machine: Machine, sandbox: Sandbox) -> None:
     failed = machine.doctor(PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
     assert failed.code == 1
     assert line(failed, "keyring") == (
-        "✗ keyring: no usable keyring backend on this system; 1 profile keep their token there\n"
+        "✗ keyring: no usable keyring backend on this system; 1 profile keeps its token there\n"
         "  fix: unlock or start your keyring (a Secret Service, Keychain), then try again"
     )
 
