@@ -171,9 +171,9 @@ def _first_run(invocation: Invocation, env: Env) -> bool:
         return False
     if invocation.command is None or invocation.command.path == ("profiles", "import"):
         return False
-    from bpshell.official import has_official_files
+    from bpshell.official import official_files
 
-    if not has_official_files(env.home):
+    if not official_files(env.home):
         return False
     from bpshell.official.homes import is_private_home
 

@@ -58,6 +58,7 @@ DEFAULT_PROFILE = "default"
 CONFIG_NAME = "config.json"
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 LOCK_TIMEOUT_S = 10.0
+ELSEWHERE = "set BP_BOTPRESS_HOME or --botpressHome to a folder"  # a home that is no folder
 
 _PROFILE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _WORKSPACE_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
@@ -450,7 +451,7 @@ class ConfigStore:
         return ConfigError(f"cannot read {self.path}: {exc.strerror}", "check its permissions")
 
     def _not_a_folder(self) -> ConfigError:
-        hint = "set BP_BOTPRESS_HOME or --botpressHome to a folder"
+        hint = ELSEWHERE
         for path in (self.home, *self.home.parents):
             try:
                 mode = os.stat(path).st_mode

@@ -68,7 +68,7 @@ def _quoted(path: Path | str) -> str:
 
 def check_home(env: Env, opts: GlobalOptions) -> Check:
     """The home: this user's (or root's), and no one else's to write or read."""
-    from bpshell.config import _check_trusted
+    from bpshell.config import ELSEWHERE, _check_trusted
 
     home = env.home
     from_env = env.environ.get("BP_BOTPRESS_HOME")
@@ -86,9 +86,7 @@ def check_home(env: Env, opts: GlobalOptions) -> Check:
     data["mode"] = _mode(info)
     if not stat.S_ISDIR(info.st_mode):
         fix = (  # a file named as the home is the user's own, not a broken home
-            "set BP_BOTPRESS_HOME or --botpressHome to a folder"
-            if opts.home
-            else f"move it away: mv {_quoted(home)} {_quoted(f'{home}.bad')}"
+            ELSEWHERE if opts.home else f"move it away: mv {_quoted(home)} {_quoted(f'{home}.bad')}"
         )
         return Check("home", "failed", title, "it is not a folder", fix, data=data)
     try:

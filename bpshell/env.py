@@ -44,7 +44,8 @@ def open_browser(url: str) -> bool:
         return False
 
 
-def _isatty(stream: TextIO) -> bool:
+def isatty(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal; a closed or odd stream is not."""
     try:
         return stream.isatty()
     except (OSError, ValueError):
@@ -156,10 +157,6 @@ class Env:
             self._prompter = TerminalPrompter()
         return self._prompter
 
-    @prompter.setter
-    def prompter(self, prompter: Prompter) -> None:
-        self._prompter = prompter
-
     @property
     def token_commands(self) -> TokenCommands | None:
         """See the constructor."""
@@ -236,7 +233,7 @@ class Env:
         self.err(text if fresh else "\n" + text)
 
     def _may_spin(self) -> bool:
-        return _isatty(self.stderr) and self.environ.get("TERM") != "dumb"
+        return isatty(self.stderr) and self.environ.get("TERM") != "dumb"
 
     def debug(self, text: str) -> None:
         """Write a line to stderr in verbose mode only."""

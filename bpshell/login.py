@@ -527,9 +527,9 @@ def _logout_line(name: str, profile: Profile, token_left: bool) -> str:
 
 def _note_official_copies(env: Env, tokens: dict[str, str]) -> None:
     """Point at the official CLI's plain-text files that still hold a token just logged out."""
-    from bpshell.official import has_official_files
+    from bpshell.official import official_files
 
-    if not has_official_files(env.home):
+    if not official_files(env.home):
         return
     from bpshell.official.files import official_copies
 

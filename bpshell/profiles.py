@@ -49,8 +49,6 @@ if TYPE_CHECKING:
     from bpshell.colour import Palette
     from bpshell.credentials import Unit
 
-REQUESTS_PER_CHECK = 1  # --verify asks for the workspace alone (api.verify, account=False)
-
 
 class Resolved(NamedTuple):
     """The credentials a command would use, each with its source."""
@@ -428,7 +426,9 @@ async def _verify_all(
 ) -> dict[str, Verification]:
     import anyio
 
-    limiter = anyio.CapacityLimiter(max(1, options.concurrency // REQUESTS_PER_CHECK))
+    # One request a profile (the workspace alone: api.verify, account=False): the bound on
+    # requests in flight is one on profiles checked at once.
+    limiter = anyio.CapacityLimiter(options.concurrency)
     results: dict[str, Verification] = {}
     count = len(config.profiles)
 

@@ -240,9 +240,8 @@ def _home(opts: GlobalOptions, default: Path) -> Path:
 
 
 def _help(runner: LineRunner, words: list[str]) -> int:
-    text = usage_text(
-        tuple(words), in_shell=True
-    )  # UsageError for a word that is no command or topic
+    # UsageError for a word that is no command or topic
+    text = usage_text(tuple(words), in_shell=True)
     runner.env.out(text + (BUILTINS_HELP if not words else ""))
     return 0
 

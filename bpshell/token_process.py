@@ -25,6 +25,7 @@ import signal
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
+from bpshell.env import isatty
 from bpshell.render import clean
 
 if TYPE_CHECKING:
@@ -103,16 +104,9 @@ async def run(argv: list[str], env: Env, seconds: float, max_output: int) -> tup
                     os.close(fd)
     if errors:
         env.stderr.write(clean(errors.decode("utf-8", "replace").rstrip("\n")) + "\n")
-    if attached and returncode == -signal.SIGINT and _is_terminal(env.stderr):
+    if attached and returncode == -signal.SIGINT and isatty(env.stderr):
         env.stderr.write("\n")  # after the ^C the terminal echoed: what bp says starts a line
     return output, returncode
-
-
-def _is_terminal(stream: IO[str]) -> bool:
-    try:
-        return stream.isatty()
-    except (OSError, ValueError):
-        return False
 
 
 def _fd(stream: IO[str]) -> int | None:

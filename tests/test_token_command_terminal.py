@@ -67,6 +67,15 @@ def login_words(sandbox: Sandbox, script: Script) -> list[str]:
             "--apiUrl", sandbox.url, "--workspaceId", "ws_acme", "-y"]  # fmt: skip
 
 
+def stored_with(home: Path, sandbox: Sandbox, tmp_path: Path, script: Script) -> None:
+    """Profile ``team`` logged in, its stored token command then ``script`` (a login with a
+    command that asks would ask at once)."""
+    first = token_script(tmp_path, name="first.py")
+    assert login(home, sandbox, first).code == 0
+    config = (home / "config.json").read_text()
+    (home / "config.json").write_text(config.replace(first.command, script.command))
+
+
 def test_the_command_can_ask_for_a_passphrase_on_the_terminal(
     home: Path, sandbox: Sandbox, asking: Script, terminal: list[pexpect.spawn]
 ) -> None:
@@ -158,10 +167,7 @@ def test_the_shell_asks_on_the_terminal_when_a_command_needs_the_token(
     """The background check runs it without a terminal (it fails: no terminal to ask on,
     and says so in the toolbar: see test_token_command.py); the first command that needs
     the token runs it with the terminal, which asks."""
-    first = token_script(tmp_path, name="first.py")
-    assert login(home, sandbox, first).code == 0
-    config = (home / "config.json").read_text().replace(first.command, asking.command)
-    (home / "config.json").write_text(config)
+    stored_with(home, sandbox, tmp_path, asking)
     child = spawn(home, "shell")
     terminal.append(child)
     child.expect_exact("bp team:acme ›")
@@ -183,10 +189,7 @@ def test_ctrl_c_at_a_token_command_stops_the_doctor(
     home: Path, sandbox: Sandbox, asking: Script, tmp_path: Path, terminal: list[pexpect.spawn]
 ) -> None:
     """As any command: Ctrl-C at the question ends bp doctor (130), not that profile's line."""
-    first = token_script(tmp_path, name="first.py")
-    assert login(home, sandbox, first).code == 0
-    config = (home / "config.json").read_text()
-    (home / "config.json").write_text(config.replace(first.command, asking.command))
+    stored_with(home, sandbox, tmp_path, asking)
     child = spawn(home, "doctor")
     terminal.append(child)
     child.expect_exact("Passphrase: ")

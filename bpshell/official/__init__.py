@@ -28,6 +28,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PROFILES_FILE = "profiles.json"
 CACHE_FILE = "global.cache.json"
@@ -35,19 +39,17 @@ OFFICIAL_FILES = (PROFILES_FILE, CACHE_FILE)
 PRIVATE_HOMES = ".exec"  # the private homes of ``bp exec`` runs, in a botpress home
 
 
-def has_official_files(home: str | os.PathLike[str]) -> bool:
-    """Whether one of the official CLI's files is in ``home`` (a ``stat`` each)."""
-    return any(os.path.isfile(os.path.join(home, name)) for name in OFFICIAL_FILES)
+def official_files(home: Path) -> list[Path]:
+    """The official CLI's files present in ``home`` (cheap: one ``stat`` each)."""
+    return [home / name for name in OFFICIAL_FILES if os.path.isfile(home / name)]
 
 
-def sweep_left_homes(home: str | os.PathLike[str], debug: Callable[[str], None]) -> None:
+def sweep_left_homes(home: Path, debug: Callable[[str], None]) -> None:
     """Remove the private homes left in ``home`` by ``bp exec`` runs killed with SIGKILL (each
     holds a token): a single ``stat`` when there are none, so offline commands stay fast."""
-    if not os.path.lexists(os.path.join(home, PRIVATE_HOMES)):
+    if not os.path.lexists(home / PRIVATE_HOMES):
         return
-    from pathlib import Path
-
     from bpshell.official.homes import sweep_private_homes
 
-    for path in sweep_private_homes(Path(home)):
+    for path in sweep_private_homes(home):
         debug(f"debug: removed {path}, left by a bp exec that was killed")

@@ -33,7 +33,7 @@ from bpshell.config import (
 )
 from bpshell.env import Env
 from bpshell.errors import BpError, ExitStatus, UsageError
-from bpshell.official import CACHE_FILE, OFFICIAL_FILES, PROFILES_FILE
+from bpshell.official import CACHE_FILE, OFFICIAL_FILES, PROFILES_FILE, official_files
 from bpshell.render import Result, clean
 from bpshell.tokens import Storage
 
@@ -80,11 +80,6 @@ class ImportReport(NamedTuple):
     added: tuple[tuple[Found, Storage], ...]
     skipped: tuple[Skipped, ...]
     active: str | None
-
-
-def official_files(home: Path) -> list[Path]:
-    """The official CLI's files present in ``home`` (cheap: one ``stat`` each)."""
-    return [home / name for name in OFFICIAL_FILES if os.path.isfile(home / name)]
 
 
 def read_official(home: Path) -> OfficialState:
