@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import sys
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
 
 from bpshell.commands import (
     HELP_WORD,
@@ -21,7 +18,11 @@ from bpshell.commands import (
 )
 from bpshell.errors import BpError, ExitStatus, UsageError
 
+TYPE_CHECKING = False  # not typing's: see bpshell.records
 if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine, Mapping, Sequence
+    from typing import Any
+
     from bpshell.env import Env
 
 # A pattern for re.sub, which compiles it when an error is reported (not on every start).
@@ -54,6 +55,8 @@ def _exit_now_if_keyring_stuck(code: int) -> None:
     from bpshell.tokens import keyring_stuck
 
     if keyring_stuck():
+        import contextlib
+
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()

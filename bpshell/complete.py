@@ -17,9 +17,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
 
 from bpshell.commands import (
     CHOICES,
@@ -37,9 +34,16 @@ from bpshell.commands import (
     find_command,
 )
 
+TYPE_CHECKING = False  # not typing's (nor pathlib): see bpshell.records and bpshell.cache
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from typing import Any, TextIO, TypeAlias
+
+    from bpshell.cache import Place
     from bpshell.env import Env
     from bpshell.render import Result
+
+    Candidate: TypeAlias = tuple[str, str]
 
 # bpshell.config has the same constant, but importing it would load pydantic.
 DEFAULT_API_URL = "https://api.botpress.cloud"
@@ -47,8 +51,6 @@ MAX_CONFIG_BYTES = 16 * 1024 * 1024
 MAX_DESCRIPTION = 80
 HELP_COMMAND = (HELP_WORD, "show help for a command, or a topic (bp help environment)")
 SCRIPTS = {"bash": "bp.bash", "zsh": "_bp", "fish": "bp.fish"}
-
-Candidate = tuple[str, str]
 
 
 def main(words: Sequence[str], environ: Mapping[str, str], out: TextIO | None = None) -> int:
@@ -249,7 +251,7 @@ class _Values:
     def __init__(self, line: _Line) -> None:
         environ = self.environ = line.environ
         home = line.home or environ.get("BP_BOTPRESS_HOME") or os.path.join("~", ".botpress")
-        self.home = Path(os.path.expanduser(home))
+        self.home = os.path.expanduser(home)
         self.named = line.profile or environ.get("BP_PROFILE") or None
         self._here: str | bool | None = False
         self._config: dict[str, Any] | None = None
@@ -287,7 +289,7 @@ class _Values:
 
     def config(self) -> dict[str, Any]:
         if self._config is None:
-            self._config = peek_config(self.home / "config.json")
+            self._config = peek_config(os.path.join(self.home, "config.json"))
         return self._config
 
     def profiles(self) -> dict[str, dict[str, Any]]:
@@ -339,7 +341,7 @@ class _Values:
         ]
 
 
-def peek_config(path: Path) -> dict[str, Any]:
+def peek_config(path: Place) -> dict[str, Any]:
     """config.json as plain JSON, unvalidated: ``{}`` for anything missing, odd or too big, and
     for what is not a private regular file (a FIFO must not hold up a Tab or the first frame;
     another user's file is not shown as the user's profiles)."""
@@ -362,6 +364,8 @@ def _label(name: object, workspace_id: object) -> str:
 
 def script(shell: str) -> str:
     """The completion script for ``shell`` (a key of :data:`SCRIPTS`), as shipped."""
+    from pathlib import Path
+
     return (Path(__file__).parent / "completions" / SCRIPTS[shell]).read_text(encoding="utf-8")
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TextIO
 
+from bpshell.records import Record
+
+TYPE_CHECKING = False  # not typing's: see bpshell.records
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from contextlib import AbstractContextManager
     from pathlib import Path
+    from typing import Any, Literal, TextIO
 
     import httpx
 
@@ -86,7 +89,7 @@ def default_home(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("BP_BOTPRESS_HOME") or Path.home() / ".botpress").expanduser()
 
 
-class Sandboxed(NamedTuple):
+class Sandboxed(Record):
     """The local sandbox a ``bp shell --sandbox`` session runs on: logins default to its
     ``url`` and point at its demo tokens (fake; ``tokens`` lines, as its banner lists them),
     never at the real web app."""

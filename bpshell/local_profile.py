@@ -17,8 +17,9 @@ no one else can write to (a sticky one aside) or owns, and that holds one valid 
 and nothing else. Anything else is a :class:`~bpshell.errors.ConfigError`
 naming the file and the fix; a name that is no profile is
 :class:`~bpshell.errors.ProfileNotFoundError` (:func:`bpshell.profiles.resolve`). Never a
-silent fall-back to the active profile. Plain ``os`` only: completion and offline commands
-read it.
+silent fall-back to the active profile. The search and the read take plain ``os`` paths and
+load neither ``pathlib`` nor ``typing`` (see :mod:`bpshell.records`): completion reads the
+file on every Tab, and offline commands on every run.
 """
 
 from __future__ import annotations
@@ -26,18 +27,18 @@ from __future__ import annotations
 import errno
 import os
 import re
-import shlex
 import stat
-from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
 
-from bpshell.atomic import replace_file
-from bpshell.commands import GlobalOptions
-from bpshell.config import user_name
 from bpshell.errors import BpError, ConfigError, StorageError
+from bpshell.records import Record
 
+TYPE_CHECKING = False  # not typing's: see bpshell.records
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from bpshell.cache import Place
+    from bpshell.commands import GlobalOptions
     from bpshell.env import Env
 
 FILE_NAME = ".bp-profile"
@@ -53,20 +54,20 @@ _WHOEVER = "and whoever can change it picks the profile (and the token) bp uses 
 Stamp = tuple[int, int, int]
 
 
-class DirectoryProfile(NamedTuple):
+class DirectoryProfile(Record):
     """The profile a ``.bp-profile`` names, where the file is, and what changes when it does."""
 
     name: str
-    path: Path
+    path: str
     stamp: Stamp
 
 
-def top_of(environ: Mapping[str, str]) -> Path:
+def top_of(environ: Mapping[str, str]) -> str:
     """The highest folder searched by default: the home folder."""
-    return Path(environ.get("HOME") or os.path.expanduser("~"))
+    return environ.get("HOME") or os.path.expanduser("~")
 
 
-def find(start: Path | None, top: Path | None) -> DirectoryProfile | None:
+def find(start: Place | None, top: Place | None) -> DirectoryProfile | None:
     """The ``.bp-profile`` in force in ``start`` (None: the working folder): the first one from
     there up to ``top`` (its own counts) on the file system ``start`` is on; None when there is
     none. Raises :class:`ConfigError` for a file found that may not be used."""
@@ -79,15 +80,15 @@ def find(start: Path | None, top: Path | None) -> DirectoryProfile | None:
         ceiling = _identity(top) if top is not None else None
     except OSError:  # no such home (HOME=/nonexistent): the search ends at the edges only
         ceiling = None
-    folder = Path(here)
+    folder = here
     while True:
         try:
-            found = _read(folder / FILE_NAME, Path(here))
+            found = _read(os.path.join(folder, FILE_NAME), here)
         except _Hidden:
             return None
         if found is not None:
             return found
-        parent = folder.parent
+        parent = os.path.dirname(folder)
         try:
             if _identity(folder) == ceiling or parent == folder:
                 return None
@@ -124,6 +125,8 @@ def quietly(env: Env) -> tuple[DirectoryProfile | None, BpError | None]:
 
 def folder_of(env: Env) -> Path:
     """The folder ``--local`` writes in: ``env.cwd``, or the working folder."""
+    from pathlib import Path
+
     try:
         return env.cwd if env.cwd is not None else Path.cwd()
     except OSError as exc:
@@ -136,12 +139,12 @@ class _Hidden(Exception):
     """A folder the search cannot look into: it ends there (nothing above is visible)."""
 
 
-def _identity(path: Path | str) -> tuple[int, int]:
+def _identity(path: Place) -> tuple[int, int]:
     info = os.stat(path)
     return (info.st_dev, info.st_ino)
 
 
-def _read(path: Path, start: Path) -> DirectoryProfile | None:
+def _read(path: str, start: str) -> DirectoryProfile | None:
     try:
         info = os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
@@ -149,7 +152,7 @@ def _read(path: Path, start: Path) -> DirectoryProfile | None:
     except OSError:
         raise _Hidden() from None
     _check(path, info, start)
-    unsafe = _unsafe_folder(path.parent)
+    unsafe = _unsafe_folder(os.path.dirname(path))
     if unsafe is not None:
         why, fix = unsafe
         raise _refused(path, f"{why}, {_WHOEVER}", f"{fix}; or {_remove(path, start)}")
@@ -171,7 +174,7 @@ def _read(path: Path, start: Path) -> DirectoryProfile | None:
     return DirectoryProfile(_name(raw, path, start), path, stamp)
 
 
-def _check(path: Path, info: os.stat_result, start: Path) -> None:
+def _check(path: str, info: os.stat_result, start: str) -> None:
     mode = info.st_mode
     if not stat.S_ISREG(mode):
         hint = _replace(path, start, folder=stat.S_ISDIR(mode))
@@ -181,8 +184,8 @@ def _check(path: Path, info: os.stat_result, start: Path) -> None:
         sudo = "" if me == 0 else "sudo "
         raise _refused(
             path,
-            f"it belongs to {user_name(info.st_uid)}, {_WHOEVER}",
-            f"if you trust it, run: {sudo}chown {user_name(me, bare=True)} {_quoted(path)}; "
+            f"it belongs to {_user(info.st_uid)}, {_WHOEVER}",
+            f"if you trust it, run: {sudo}chown {_user(me, bare=True)} {_quoted(path)}; "
             f"or {_remove(path, start)}",
         )
     if mode & 0o022:
@@ -195,7 +198,7 @@ def _check(path: Path, info: os.stat_result, start: Path) -> None:
         raise _too_big(path, start)
 
 
-def _unsafe_folder(folder: Path) -> tuple[str, str] | None:
+def _unsafe_folder(folder: Place) -> tuple[str, str] | None:
     """Why the file in ``folder`` could be swapped or removed by another user, and the fix;
     None when it cannot. Whoever can write a folder can replace the files in it, whatever
     their own mode and owner, unless it is sticky (as /tmp): a rename needs the file's owner
@@ -209,9 +212,8 @@ def _unsafe_folder(folder: Path) -> tuple[str, str] | None:
     if info.st_uid not in (me, 0):
         sudo = "" if me == 0 else "sudo "
         return (
-            f"its folder belongs to {user_name(info.st_uid)}, who can replace it",
-            f"if you trust that user, run: {sudo}chown {user_name(me, bare=True)} "
-            f"{_quoted(folder)}",
+            f"its folder belongs to {_user(info.st_uid)}, who can replace it",
+            f"if you trust that user, run: {sudo}chown {_user(me, bare=True)} {_quoted(folder)}",
         )
     if info.st_mode & stat.S_IWOTH and not info.st_mode & stat.S_ISVTX:
         return (
@@ -222,7 +224,13 @@ def _unsafe_folder(folder: Path) -> tuple[str, str] | None:
     return None
 
 
-def _name(raw: bytes, path: Path, start: Path) -> str:
+def _user(uid: int, bare: bool = False) -> str:
+    from bpshell.config import user_name
+
+    return user_name(uid, bare)
+
+
+def _name(raw: bytes, path: str, start: str) -> str:
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
@@ -249,11 +257,11 @@ def _name(raw: bytes, path: Path, start: Path) -> str:
     )
 
 
-def _refused(path: Path, why: str, hint: str) -> ConfigError:
+def _refused(path: Place, why: str, hint: str) -> ConfigError:
     return ConfigError(f"refusing to use {_shown(path)}: {why}", hint)
 
 
-def _too_big(path: Path, start: Path) -> ConfigError:
+def _too_big(path: str, start: str) -> ConfigError:
     return _refused(
         path,
         f"it is larger than {MAX_BYTES} bytes, and a .bp-profile holds only a profile name",
@@ -261,29 +269,29 @@ def _too_big(path: Path, start: Path) -> ConfigError:
     )
 
 
-def _here(path: Path, start: Path) -> bool:
-    return path.parent == start
+def _here(path: str, start: str) -> bool:
+    return os.path.dirname(path) == start
 
 
-def _remove(path: Path, start: Path) -> str:
+def _remove(path: str, start: str) -> str:
     return f"remove it: {_removal(path, start)}"
 
 
-def _removal(path: Path, start: Path) -> str:
+def _removal(path: str, start: str) -> str:
     """The command that removes the file: ``--local --unset`` works in its own folder only."""
     return "bp profiles use --local --unset" if _here(path, start) else f"rm {_quoted(path)}"
 
 
-def removal(path: Path, env: Env) -> str:
+def removal(path: str, env: Env) -> str:
     """The command that removes ``path``, a ``.bp-profile`` found from ``env``'s folder."""
     try:
-        start = Path(os.path.abspath(env.cwd if env.cwd is not None else os.getcwd()))
+        start = os.path.abspath(env.cwd if env.cwd is not None else os.getcwd())
     except OSError:
         return f"rm {_quoted(path)}"
     return _removal(path, start)
 
 
-def _replace(path: Path, start: Path, folder: bool = False) -> str:
+def _replace(path: str, start: str, folder: bool = False) -> str:
     if folder:
         return _move_away(path)
     if _here(path, start):
@@ -291,11 +299,12 @@ def _replace(path: Path, start: Path, folder: bool = False) -> str:
     return f"remove it: rm {_quoted(path)}"
 
 
-def _move_away(path: Path) -> str:
-    return f"move it away: mv {_quoted(path)} {_quoted(path.with_name(FILE_NAME + '.bad'))}"
+def _move_away(path: Place) -> str:
+    beside = os.path.join(os.path.dirname(path), FILE_NAME + ".bad")
+    return f"move it away: mv {_quoted(path)} {_quoted(beside)}"
 
 
-def _rewrite(path: Path, start: Path) -> str:
+def _rewrite(path: str, start: str) -> str:
     if _here(path, start):
         return "write one with: bp profiles use --local NAME"
     return f"fix it, or {_remove(path, start)}"
@@ -312,6 +321,8 @@ def write(folder: Path, name: str) -> Path:
             f"refusing to write {_shown(path)}: {why}, {_WHOEVER}; nothing was written",
             f"{fix}, or choose the profile with -p NAME or BP_PROFILE here",
         )
+    from bpshell.atomic import replace_file
+
     try:
         replace_file(path, f"{name}\n".encode(), 0o644)
     except OSError as exc:
@@ -355,13 +366,15 @@ def _kind(mode: int) -> str:
     return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
-def _shown(path: Path) -> str:
+def _shown(path: Place) -> str:
     from bpshell.render import clean
 
     return clean(str(path))
 
 
-def _quoted(path: Path) -> str:
+def _quoted(path: Place) -> str:
+    import shlex
+
     from bpshell.render import clean
 
     return clean(shlex.quote(str(path)))

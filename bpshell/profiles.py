@@ -8,7 +8,6 @@ folder's ``.bp-profile`` (:mod:`bpshell.local_profile`) > the active profile. Ea
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bpshell import local_profile
@@ -133,7 +132,7 @@ def _unknown(
         return ProfileNotFoundError(
             f'unknown profile "{clean(name)}", named by {clean(file)}',
             f"{hint} (bp profiles list). Create it with: bp login -p {name}, or stop using "
-            f"the file: {local_profile.removal(Path(file), env)}",
+            f"the file: {local_profile.removal(file, env)}",
         )
     if _valid_name(name):
         hint += f". Create it with: bp login -p {name}"

@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import anyio
 
@@ -41,7 +41,6 @@ from bpshell.commands import (
     Command,
     GlobalOptions,
     Invocation,
-    Run,
     env_globals,
     for_shell,
     parse,
@@ -55,6 +54,9 @@ from bpshell.lines import split_commands
 from bpshell.official.in_shell import hand_over
 from bpshell.pin import ShellPin, active_in
 from bpshell.render import Result, error_json, error_line, to_json
+
+if TYPE_CHECKING:
+    from bpshell.commands.table import Run
 
 INTERRUPTED = int(ExitStatus.INTERRUPTED)
 BUILTINS_HELP = """

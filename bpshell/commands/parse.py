@@ -7,9 +7,6 @@ says what was wrong and what to type instead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 from bpshell.commands.table import (
     CHOICES,
     COMMANDS,
@@ -25,6 +22,11 @@ from bpshell.commands.table import (
     Invocation,
 )
 from bpshell.errors import UsageError
+
+TYPE_CHECKING = False  # not typing's: see bpshell.records
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
 
 # The word that asks for help (``bp help login``); not a command of the table, so that the
 # shell's ``help`` builtin and completion of its words stay as they are.

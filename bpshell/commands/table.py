@@ -2,17 +2,19 @@
 
 Data only: parsing is :mod:`bpshell.commands.parse`'s job and help text
 :mod:`bpshell.commands.help`'s. Run functions import their module when a command runs, so
-``bp --help`` and completion stay light.
-
-No ``from __future__ import annotations`` here: NamedTuple checks every field's annotation,
-and a string one is compiled into a ForwardRef, 64 ``compile`` calls and about half of this
-module's import time (cProfile). The run functions' few names are quoted instead.
+``bp --help`` and completion stay light; for the same reason the records are
+:class:`~bpshell.records.Record`s, which do not import ``typing``.
 """
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from __future__ import annotations
 
+from bpshell.records import Record
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping
+    from typing import Any, TypeAlias
+
     from bpshell.env import Env
     from bpshell.render import Result
 
@@ -21,7 +23,7 @@ TRUE_WORDS = ("1", "true", "yes", "on")
 DEFAULT_API_URL = "https://api.botpress.cloud"
 
 
-class Flag(NamedTuple):
+class Flag(Record):
     """One flag: its spellings, where its value goes, and how to complete that value."""
 
     names: tuple[str, ...]
@@ -37,7 +39,7 @@ class Flag(NamedTuple):
         return self.metavar is not None
 
 
-class Arg(NamedTuple):
+class Arg(Record):
     """One positional argument; ``many`` (last only) takes every remaining word, as a tuple."""
 
     dest: str
@@ -47,7 +49,7 @@ class Arg(NamedTuple):
     many: bool = False
 
 
-class GlobalOptions(NamedTuple):
+class GlobalOptions(Record):
     """Flags every command takes, before or after its name."""
 
     json: bool = False
@@ -65,7 +67,7 @@ class GlobalOptions(NamedTuple):
     in_shell: bool = False
 
 
-class LoginOptions(NamedTuple):
+class LoginOptions(Record):
     """``bp login``."""
 
     token: str | None = None
@@ -76,34 +78,34 @@ class LoginOptions(NamedTuple):
     token_command: str | None = None
 
 
-class LogoutOptions(NamedTuple):
+class LogoutOptions(Record):
     """``bp logout``."""
 
     all: bool = False
     revoke: bool = False
 
 
-class TokensCreateOptions(NamedTuple):
+class TokensCreateOptions(Record):
     """``bp tokens create``."""
 
     note: str | None = None
     save_as: str | None = None
 
 
-class TokensRotateOptions(NamedTuple):
+class TokensRotateOptions(Record):
     """``bp tokens rotate``."""
 
     revoke_old: str | None = None
     keep_old: bool = False
 
 
-class TokensRevokeOptions(NamedTuple):
+class TokensRevokeOptions(Record):
     """``bp tokens revoke``."""
 
     id: str | None = None
 
 
-class ListOptions(NamedTuple):
+class ListOptions(Record):
     """``bp profiles list``."""
 
     verify: bool = False
@@ -112,20 +114,20 @@ class ListOptions(NamedTuple):
     timeout: float = 10.0
 
 
-class ActiveOptions(NamedTuple):
+class ActiveOptions(Record):
     """``bp profiles active``."""
 
     display_token: bool = False
 
 
-class NameOptions(NamedTuple):
+class NameOptions(Record):
     """Profile commands that take one profile name."""
 
     name: str | None = None
     display_token: bool = False
 
 
-class UseOptions(NamedTuple):
+class UseOptions(Record):
     """``bp profiles use``."""
 
     name: str | None = None
@@ -134,18 +136,18 @@ class UseOptions(NamedTuple):
     unset: bool = False
 
 
-class RenameOptions(NamedTuple):
+class RenameOptions(Record):
     """``bp profiles rename``."""
 
     old: str = ""
     new: str = ""
 
 
-class NoOptions(NamedTuple):
+class NoOptions(Record):
     """Commands without options of their own."""
 
 
-class ShellOptions(NamedTuple):
+class ShellOptions(Record):
     """``bp shell``."""
 
     sandbox: bool = False
@@ -153,17 +155,18 @@ class ShellOptions(NamedTuple):
     keep_going: bool = False
 
 
-Run = Callable[[Any, GlobalOptions, "Env"], Awaitable["Result"]]
-# Whether a run with these options (and this interactivity) needs no network and no prompt:
-# such runs go without an event loop, so asyncio is never even imported.
-Offline = Callable[[Any, GlobalOptions, bool], bool]
+if TYPE_CHECKING:
+    Run: TypeAlias = Callable[[Any, GlobalOptions, Env], Awaitable[Result]]
+    # Whether a run with these options (and this interactivity) needs no network and no
+    # prompt: such runs go without an event loop, so asyncio is never even imported.
+    Offline: TypeAlias = Callable[[Any, GlobalOptions, bool], bool]
 
 
 def _always(options: Any, opts: GlobalOptions, interactive: bool) -> bool:
     return True
 
 
-class Command(NamedTuple):
+class Command(Record):
     """One entry of the table: a path of words, its options, and its run function."""
 
     path: tuple[str, ...]
@@ -191,7 +194,7 @@ class Command(NamedTuple):
         return " ".join(self.path)
 
 
-class Invocation(NamedTuple):
+class Invocation(Record):
     """A parsed line: the command (None for top-level help/version), its options and globals."""
 
     command: Command | None
@@ -242,20 +245,20 @@ DISPLAY_TOKEN = Flag(
 )
 
 
-async def _run_login(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
+async def _run_login(options: Any, opts: GlobalOptions, env: Env) -> Result:
     from bpshell.login import run_login
 
     return await run_login(options, opts, env)
 
 
-async def _run_logout(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
+async def _run_logout(options: Any, opts: GlobalOptions, env: Env) -> Result:
     from bpshell.login import run_logout
 
     return await run_logout(options, opts, env)
 
 
 def _profiles(name: str, options: type, summary: str, **rest: Any) -> Command:
-    async def run(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
+    async def run(options: Any, opts: GlobalOptions, env: Env) -> Result:
         from bpshell import profiles
 
         runner: Run = getattr(profiles, f"run_{name}")
@@ -265,7 +268,7 @@ def _profiles(name: str, options: type, summary: str, **rest: Any) -> Command:
 
 
 def _tokens(name: str, options: type, summary: str, **rest: Any) -> Command:
-    async def run(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
+    async def run(options: Any, opts: GlobalOptions, env: Env) -> Result:
         from bpshell import pats
 
         runner: Run = getattr(pats, f"run_{name}")
@@ -286,31 +289,31 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-class CompletionOptions(NamedTuple):
+class CompletionOptions(Record):
     """``bp completion``."""
 
     shell: str = ""
 
 
-class EnvOptions(NamedTuple):
+class EnvOptions(Record):
     """``bp env``."""
 
     shell: str = "sh"
 
 
-class ImportOptions(NamedTuple):
+class ImportOptions(Record):
     """``bp profiles import``."""
 
     move: bool = False
 
 
-class DoctorOptions(NamedTuple):
+class DoctorOptions(Record):
     """``bp doctor``."""
 
     timeout: float = 10.0
 
 
-class ExecOptions(NamedTuple):
+class ExecOptions(Record):
     """``bp exec``."""
 
     env_only: bool = False
@@ -333,43 +336,43 @@ def _one_of(
     return convert
 
 
-async def _run_completion(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
+async def _run_completion(options: Any, opts: GlobalOptions, env: Env) -> Result:
     from bpshell.complete import run_completion
 
     return await run_completion(options, opts, env)
 
 
-async def _run_import(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
+async def _run_import(options: Any, opts: GlobalOptions, env: Env) -> Result:
     from bpshell.official.files import run_import
 
     return await run_import(options, opts, env)
 
 
-async def _run_doctor(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
+async def _run_doctor(options: Any, opts: GlobalOptions, env: Env) -> Result:
     from bpshell.doctor import run_doctor
 
     return await run_doctor(options, opts, env)
 
 
-async def _run_env(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
+async def _run_env(options: Any, opts: GlobalOptions, env: Env) -> Result:
     from bpshell.official.child import run_env
 
     return await run_env(options, opts, env)
 
 
-async def _run_exec(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
+async def _run_exec(options: Any, opts: GlobalOptions, env: Env) -> Result:
     from bpshell.official.child import run_exec
 
     return await run_exec(options, opts, env)
 
 
-async def _run_workspaces_list(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
+async def _run_workspaces_list(options: Any, opts: GlobalOptions, env: Env) -> Result:
     from bpshell.workspaces import run_list
 
     return await run_list(options, opts, env)
 
 
-async def _run_shell(options: Any, opts: GlobalOptions, env: "Env") -> "Result":
+async def _run_shell(options: Any, opts: GlobalOptions, env: Env) -> Result:
     from bpshell.shell import run_shell
 
     return await run_shell(options, opts, env)
