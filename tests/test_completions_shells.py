@@ -338,19 +338,32 @@ def test_entry_point_survives_an_unreadable_config(tmp_path: Path) -> None:
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
 
 
-def test_entry_point_stays_light(world: Path) -> None:
+# What a Tab does not load: the network and terminal stack, nor typing and pathlib (see
+# bpshell.records and bpshell.cache), which would cost it a third of a bare start.
+LIGHT_TAB_SKIPS = (*HEAVY, "typing", "pathlib")
+
+
+@pytest.mark.parametrize("here", [False, True], ids=["no .bp-profile", ".bp-profile in force"])
+def test_entry_point_stays_light(world: Path, tmp_path: Path, here: bool) -> None:
+    bot = tmp_path / "bot"
+    bot.mkdir()
+    if here:
+        (bot / ".bp-profile").write_text("prod\n")
+    named = () if here else ("-p", "prod")
     probe = (
         "import sys\n"
         "from bpshell.cli import main\n"
-        "main(['__complete', '-p', 'prod', 'login', '--workspaceId', ''])\n"
+        f"main(['__complete', *{named!r}, 'login', '--workspaceId', ''])\n"
         "loaded = {name.split('.')[0] for name in sys.modules}\n"
-        f"sys.stderr.write(repr(sorted(loaded & set({HEAVY!r}))))\n"
+        f"sys.stderr.write(repr(sorted(loaded & set({LIGHT_TAB_SKIPS!r}))))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("BP_")}
-    env.update(BP_BOTPRESS_HOME=str(world), PYTHONPATH=str(ROOT))
+    env.update(BP_BOTPRESS_HOME=str(world), PYTHONPATH=str(ROOT), HOME=str(tmp_path))
+    # -S: no site, whose hooks (an editable install's finder) import pathlib themselves.
     done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=30
-    )
+        [sys.executable, "-S", "-c", probe],
+        capture_output=True, text=True, env=env, cwd=bot, timeout=30,
+    )  # fmt: skip
     assert done.stdout == "ws_prod\tProduction\nws_prod_eu\tProd EU\n"
     assert done.stderr == "[]"
 
