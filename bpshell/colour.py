@@ -16,7 +16,12 @@ pieces nest; no library, nothing imported: offline commands start as fast as bef
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple, TextIO
+
+from bpshell.records import Record
+
+TYPE_CHECKING = False  # not typing's: see bpshell.records
+if TYPE_CHECKING:
+    from typing import TextIO
 
 WARNING = "warning:"
 HINT = "hint:"
@@ -43,7 +48,7 @@ def is_terminal(stream: TextIO) -> bool:
         return False
 
 
-class Palette(NamedTuple):
+class Palette(Record):
     """Colours for one stream; with ``on`` False every method gives its text back as it is."""
 
     on: bool = False

@@ -43,13 +43,15 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from bpshell.atomic import replace_file
 from bpshell.errors import ConfigError, StorageError, UsageError
 
+TYPE_CHECKING = False  # not typing's: see bpshell.records
 if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
     from pydantic_core import SchemaValidator
 
 DEFAULT_API_URL = "https://api.botpress.cloud"
@@ -64,7 +66,8 @@ _PROFILE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _WORKSPACE_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _TOKEN_RE = re.compile(r"[\x21-\x7e]{1,4096}")
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    T = TypeVar("T")
 
 
 @functools.cache

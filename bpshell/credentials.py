@@ -22,14 +22,15 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from types import FrameType
-from typing import TYPE_CHECKING
 
 from bpshell.config import ConfigFile, Transaction
 from bpshell.render import clean
-from bpshell.tokens import KeyringUnavailable, TokenStore
+from bpshell.tokens import KeyringUnavailable
 
+TYPE_CHECKING = False  # not typing's: see bpshell.records
 if TYPE_CHECKING:
     from bpshell.env import Env
+    from bpshell.tokens import TokenStore
 
 JOURNAL = "staleKeyringEntries"
 SEPARATOR = ":"  # never in a profile name, and plain text to a shell (secret-tool hints)

@@ -6,8 +6,6 @@ save puts the previous keyring entry back. Logout removes every copy of a token.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
-
 from bpshell.cache import drop_workspaces
 from bpshell.commands import TRUE_WORDS, GlobalOptions, LoginOptions, LogoutOptions, worded
 from bpshell.config import (
@@ -26,12 +24,17 @@ from bpshell.config import (
 from bpshell.env import Env
 from bpshell.errors import ApiError, AuthError, BpError, ExitStatus, UsageError
 from bpshell.prompts import confirm
+from bpshell.records import Record
 from bpshell.render import Result, clean, workspace_label
-from bpshell.tokens import Storage, read_token
+from bpshell.tokens import read_token
 
+TYPE_CHECKING = False  # not typing's: see bpshell.records
 if TYPE_CHECKING:
+    from typing import Any
+
     from bpshell.answers import Account, Workspace
     from bpshell.api import ApiClient, Verification
+    from bpshell.tokens import Storage
 
 SANDBOX_HINT = "this is the sandbox: log in with one of its demo tokens, listed above"
 ARGV_TOKEN_HINT = (
@@ -49,7 +52,7 @@ BP_TOKEN_STAYS_IN_SHELL = (
 )
 
 
-class _Target(NamedTuple):
+class _Target(Record):
     name: str
     existing: Profile | None
     api_url: str

@@ -44,11 +44,12 @@ from bpshell.errors import (
 from bpshell.profiles import Resolved, resolve
 from bpshell.prompts import confirm
 from bpshell.render import Result, clean, table
-from bpshell.tokens import Storage, read_token
+from bpshell.tokens import read_token
 
 if TYPE_CHECKING:
     from bpshell.answers import NewPat
     from bpshell.api import ApiClient, Verification
+    from bpshell.tokens import Storage
 
 
 AGE_HINT_DAYS = 90  # past this, `profiles active` suggests a rotation

@@ -8,7 +8,6 @@ folder's ``.bp-profile`` (:mod:`bpshell.local_profile`) > the active profile. Ea
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bpshell import local_profile
 from bpshell.cache import drop_workspaces
@@ -40,16 +39,20 @@ from bpshell.errors import (
 from bpshell.local_profile import LOCAL
 from bpshell.pin import SESSION
 from bpshell.prompts import confirm
+from bpshell.records import Record
 from bpshell.render import Result, clean, table, workspace_label
 from bpshell.tokens import mask, mask_tokens_in, read_token
 
+TYPE_CHECKING = False  # not typing's: see bpshell.records
 if TYPE_CHECKING:
+    from typing import Any
+
     from bpshell.api import Verification
     from bpshell.colour import Palette
     from bpshell.credentials import Unit
 
 
-class Resolved(NamedTuple):
+class Resolved(Record):
     """The credentials a command would use, each with its source."""
 
     profile: str | None

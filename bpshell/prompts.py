@@ -8,33 +8,37 @@ never when no one can answer: :func:`confirm` refuses a question with no termina
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
 
 from bpshell.errors import UsageError
 
+TYPE_CHECKING = False  # not typing's: see bpshell.records
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from bpshell.env import Env
 
 
-class Prompter(Protocol):
-    """Questions asked of the user on a terminal. Never used when not interactive."""
+if TYPE_CHECKING:  # only for type checkers: no class at run time
 
-    async def secret(self, label: str) -> str:
-        """Ask for a value without echoing it (never pre-filled)."""
+    class Prompter(Protocol):
+        """Questions asked of the user on a terminal. Never used when not interactive."""
 
-    async def choose(
-        self,
-        label: str,
-        choices: Sequence[tuple[str, str]],
-        default: str | None,
-        *,
-        rows: Sequence[Sequence[str]] | None = None,
-    ) -> str:
-        """Pick one of ``choices`` ((value, description) pairs); returns the value. ``rows``
-        are the columns shown for each choice (by default its description, then its value)."""
+        async def secret(self, label: str) -> str:
+            """Ask for a value without echoing it (never pre-filled)."""
 
-    async def confirm(self, question: str, default: bool = False) -> bool:
-        """A yes/no question."""
+        async def choose(
+            self,
+            label: str,
+            choices: Sequence[tuple[str, str]],
+            default: str | None,
+            *,
+            rows: Sequence[Sequence[str]] | None = None,
+        ) -> str:
+            """Pick one of ``choices`` ((value, description) pairs); returns the value. ``rows``
+            are the columns shown for each choice (by default its description, then its value)."""
+
+        async def confirm(self, question: str, default: bool = False) -> bool:
+            """A yes/no question."""
 
 
 class TerminalPrompter:

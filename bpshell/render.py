@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
 
 from bpshell.colour import PLAIN, Palette
 from bpshell.errors import BpError, ExitStatus
+from bpshell.records import Record
+
+TYPE_CHECKING = False  # not typing's: see bpshell.records
+if TYPE_CHECKING:
+    from typing import Any
 
 _URL_START = re.compile(r"[a-z][a-z0-9+.-]*://")
 
 
-class Result(NamedTuple):
+class Result(Record):
     """What a command produced: ``data`` for ``--json``, ``text`` for people, and a status;
     ``hints``: what to do next, written to stderr after the text (never with ``--json``)."""
 

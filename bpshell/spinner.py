@@ -23,10 +23,11 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, TextIO
 
+TYPE_CHECKING = False  # not typing's: see bpshell.records
 if TYPE_CHECKING:
     import asyncio
+    from typing import TextIO
 
     from bpshell.tokens import TokenStore
 

@@ -18,12 +18,14 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bpshell.errors import StorageError
 from bpshell.render import clean  # names and keyring messages may hold escape sequences
 
+TYPE_CHECKING = False  # not typing's: see bpshell.records
 if TYPE_CHECKING:
+    from typing import Any, Literal, Protocol, TypeAlias
+
     from bpshell.config import Profile
     from bpshell.token_command import Runner
 
@@ -31,7 +33,8 @@ SERVICE = "botpress-cli"
 KEYRING_TIMEOUT_S = 3.0
 THREAD_NAME = "bpshell-keyring"
 
-Storage = Literal["keyring", "file", "command"]
+if TYPE_CHECKING:
+    Storage: TypeAlias = Literal["keyring", "file", "command"]
 
 
 class KeyringUnavailable(StorageError):
@@ -65,22 +68,24 @@ def keyring_stuck() -> bool:
     return any(t.name == THREAD_NAME and t.is_alive() for t in threading.enumerate())
 
 
-class TokenStore(Protocol):
-    """Secret storage keyed by keyring user (see :mod:`bpshell.credentials`), in one service."""
+if TYPE_CHECKING:  # only for type checkers: no class at run time
 
-    service: str
+    class TokenStore(Protocol):
+        """Secret storage keyed by keyring user (see :mod:`bpshell.credentials`), in one service."""
 
-    def scoped(self, service: str) -> TokenStore:
-        """The same store, for the entries of ``service`` (one botpress home)."""
+        service: str
 
-    async def get(self, profile: str) -> str | None:
-        """The stored token, or None when there is no entry."""
+        def scoped(self, service: str) -> TokenStore:
+            """The same store, for the entries of ``service`` (one botpress home)."""
 
-    async def set(self, profile: str, token: str) -> None:
-        """Store ``token`` for ``profile``, replacing any previous entry."""
+        async def get(self, profile: str) -> str | None:
+            """The stored token, or None when there is no entry."""
 
-    async def delete(self, profile: str) -> bool:
-        """Remove the entry; False when there was none (which is fine)."""
+        async def set(self, profile: str, token: str) -> None:
+            """Store ``token`` for ``profile``, replacing any previous entry."""
+
+        async def delete(self, profile: str) -> bool:
+            """Remove the entry; False when there was none (which is fine)."""
 
 
 class _Keyring:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -24,7 +24,10 @@ from bpshell.cli import run
 from bpshell.commands import GlobalOptions
 from bpshell.env import Env
 from bpshell.sandbox import Sandbox
-from bpshell.tokens import InMemoryTokens, TokenStore
+from bpshell.tokens import InMemoryTokens
+
+if TYPE_CHECKING:
+    from bpshell.tokens import TokenStore
 
 pytest_plugins = ["tests.conftest_keyring"]
 

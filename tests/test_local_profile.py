@@ -578,11 +578,12 @@ def test_delegation_follows_the_file(world: World, tmp_path: Path) -> None:
 
 def test_offline_commands_stay_light(world: World) -> None:
     world.file("bob\n")
-    heavy = {"httpx", "keyring", "anyio", "prompt_toolkit"}
+    # typing too (bpshell.records); -S: no site, whose editable-install hook imports it.
+    heavy = {"httpx", "keyring", "anyio", "prompt_toolkit", "typing"}
     for words in (("profiles", "use", "--local", "bob"), ("profiles", "list"), ("profiles", "get"),
                   ("profiles", "use", "--local", "--unset")):  # fmt: skip
         done = subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "bpshell", *words],
+            [sys.executable, "-S", "-X", "importtime", "-m", "bpshell", *words],
             capture_output=True, text=True, cwd=world.bot, timeout=60,
             env=process_env(world.bp.home, {"HOME": str(world.home)}),
         )  # fmt: skip

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # not typing's: see bpshell.records
 if TYPE_CHECKING:
     from pathlib import Path
 

@@ -18,7 +18,7 @@ import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bpshell.commands import GlobalOptions
 from bpshell.commands.table import ImportOptions
@@ -35,7 +35,9 @@ from bpshell.env import Env
 from bpshell.errors import BpError, ExitStatus, UsageError
 from bpshell.official import CACHE_FILE, OFFICIAL_FILES, PROFILES_FILE, official_files
 from bpshell.render import Result, clean
-from bpshell.tokens import Storage
+
+if TYPE_CHECKING:
+    from bpshell.tokens import Storage
 
 MAX_OFFICIAL_BYTES = 1 << 20
 

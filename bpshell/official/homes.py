@@ -22,11 +22,12 @@ import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
 
 from bpshell.errors import StorageError
 from bpshell.official import PRIVATE_HOMES
+from bpshell.records import Record
 
+TYPE_CHECKING = False  # not typing's: see bpshell.records
 if TYPE_CHECKING:  # config.py asks is_private_home on every write: keep this module light
     from bpshell.env import Env
 
@@ -40,7 +41,7 @@ def is_private_home(home: str | os.PathLike[str]) -> bool:
     return os.path.lexists(os.path.join(os.path.dirname(os.path.abspath(home)), PRIVATE_MARK))
 
 
-class PrivateHome(NamedTuple):
+class PrivateHome(Record):
     """A private home, ``<run>/home``, and the lock on ``<run>/.bpshell-private``, held by this
     process alone (O_CLOEXEC: not the child, which may outlive us) until it is removed."""
 
