@@ -74,6 +74,24 @@ async def main(url, workspace, token):
 
 anyio.run(main, sys.argv[1], sys.argv[2], sys.stdin.read().strip())
 """
+# The same three requests with httpx's blocking client, one thread each: the design that drops
+# asyncio and anyio (their imports, anyio's asyncio backend, the event loop) from a login, at
+# the price of a second client API beside the shell's async one and of requests that Ctrl-C
+# cannot cancel. Measured to show what that redesign could win at most.
+SYNC_FLOOR = """\
+import re, sys, httpx, pydantic_core
+from concurrent.futures import ThreadPoolExecutor
+
+url, workspace, token = sys.argv[1], sys.argv[2], sys.stdin.read().strip()
+headers = {"authorization": "Bearer " + token}
+paths = ("account/me", "workspaces/" + workspace, "workspace-members/me")
+with httpx.Client(trust_env=False, verify=False) as client:
+    def get(path):
+        extra = {"x-workspace-id": workspace} if path.startswith("workspace-members") else {}
+        client.get(url + "/v1/admin/" + path, headers={**headers, **extra}).raise_for_status()
+    with ThreadPoolExecutor(len(paths)) as pool:
+        list(pool.map(get, paths))
+"""
 INSTALL = (
     "mkdir -p /tmp/bench-npm && cd /tmp/bench-npm && "
     f"npm install --no-audit --no-fund @botpress/cli@{VERSION}"
@@ -178,6 +196,7 @@ def _compare(bench: Bench, url: str, token: str, workspace: str, env: dict[str, 
         ),
         "login floor": Job((bench.python, "-c", f"import {LOGIN_FLOOR}"), env),
         "requests floor": Job((bench.python, "-c", REQUESTS_FLOOR, url, workspace), env, token),
+        "sync floor": Job((bench.python, "-c", SYNC_FLOOR, url, workspace), env, token),
         "node": Job((_node(), "-e", "0"), env),
         "official logout": Job(
             (*bench.official, "logout", "--botpressHome", str(official_home)),
@@ -221,6 +240,13 @@ def _compare(bench: Bench, url: str, token: str, workspace: str, env: dict[str, 
             times["requests floor"],
             baseline=official_login,
             note="no config, no validation: the least this stack can do for a login",
+        ),
+        info(
+            NAME,
+            "floor: httpx blocking client, 3 threads, the same 3 requests",
+            times["sync floor"],
+            baseline=official_login,
+            note="no asyncio nor anyio: the most a login without the async layer could win",
         ),
         info(NAME, "official floor: node -e 0", node, baseline=official_login),
         base(NAME, "official: logout", official_logout),
