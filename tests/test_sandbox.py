@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -794,12 +795,14 @@ def test_every_answer_carries_rate_limit_headers_when_off(
     sandbox: Sandbox, alice: httpx.Client
 ) -> None:
     assert sandbox.rate_limit is None
+    started = time.monotonic()
     answers = [
         alice.get("/v1/admin/account/me"),
         alice.get("/v1/admin/nothing"),
         alice.post("/v1/admin/account/me"),
         alice.get("/v1/admin/workspaces/ws_nope"),
     ]
+    took = time.monotonic() - started
     assert [response.status_code for response in answers] == [200, 404, 405, 404]
     assert [rate_headers(response)[:2] for response in answers] == [
         (10_000, 9_999),
@@ -807,7 +810,10 @@ def test_every_answer_carries_rate_limit_headers_when_off(
         (10_000, 9_997),
         (10_000, 9_996),
     ]
-    assert all(rate_headers(response)[2] == 60 for response in answers)
+    # Whole seconds until the first request leaves the 60 s window: 60, or less on a machine
+    # so busy that the four requests took a second or more (this once failed in a full run).
+    assert all(60 - math.ceil(took) <= rate_headers(r)[2] <= 60 for r in answers)
+    assert rate_headers(answers[0])[2] == 60
 
 
 def test_rate_limit_is_a_sliding_window_per_token(sandbox: Sandbox, alice: httpx.Client) -> None:
