@@ -50,6 +50,7 @@ TOKEN_LIKE = re.compile(r"bp_(?:pat|bak|iak)_")
 NAME_RULE = 'one profile name: 1-64 letters, digits, ".", "_" or "-"'
 _NO_WAIT = os.O_NONBLOCK | os.O_NOCTTY  # a FIFO or a device that slipped in is never waited on
 _WHOEVER = "and whoever can change it picks the profile (and the token) bp uses here"
+NAME_IT = "choose the profile with -p NAME or BP_PROFILE here"  # the file is not read then
 
 Stamp = tuple[int, int, int]
 
@@ -70,12 +71,17 @@ def top_of(environ: Mapping[str, str]) -> str:
 def find(start: Place | None, top: Place | None) -> DirectoryProfile | None:
     """The ``.bp-profile`` in force in ``start`` (None: the working folder): the first one from
     there up to ``top`` (its own counts) on the file system ``start`` is on; None when there is
-    none. Raises :class:`ConfigError` for a file found that may not be used."""
+    none. Raises :class:`ConfigError` for a file found that may not be used, and for a
+    folder that cannot be read (removed under the shell): a file above it may pick another
+    profile, so falling back to the active one would be a guess."""
     try:
         here = os.path.abspath(start if start is not None else os.getcwd())
         device = os.stat(here).st_dev
-    except OSError:  # a working folder that was removed has nothing to say
-        return None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the working folder to look for a {FILE_NAME}: {exc.strerror}",
+            f"change to a folder that exists, or {NAME_IT}",
+        ) from None
     try:
         ceiling = _identity(top) if top is not None else None
     except OSError:  # no such home (HOME=/nonexistent): the search ends at the edges only
@@ -131,7 +137,7 @@ def folder_of(env: Env) -> Path:
         return env.cwd if env.cwd is not None else Path.cwd()
     except OSError as exc:
         raise StorageError(
-            f"cannot find the working folder: {exc.strerror}", "cd to a folder that exists"
+            f"cannot find the working folder: {exc.strerror}", "change to a folder that exists"
         ) from None
 
 
@@ -274,26 +280,53 @@ def _here(path: str, start: str) -> bool:
 
 
 def _remove(path: str, start: str) -> str:
-    return f"remove it: {_removal(path, start)}"
+    """``remove it: COMMAND``; where this user cannot remove the file, naming the profile."""
+    command = _removal(path, start)
+    return f"remove it: {command}" if command is not None else NAME_IT
 
 
-def _removal(path: str, start: str) -> str:
-    """The command that removes the file: ``--local --unset`` works in its own folder only."""
+def _removal(path: str, start: str) -> str | None:
+    """The command that removes the file (``--local --unset`` works in its own folder only);
+    None when this user may not remove it."""
+    if not _removable(path):
+        return None
     return "bp profiles use --local --unset" if _here(path, start) else f"rm {_quoted(path)}"
 
 
+def _removable(path: str) -> bool:
+    """Whether this user may remove ``path``: write access to its folder and, in a sticky
+    folder (as /tmp), owning the file or the folder. Anything unknown counts as yes: the
+    command then says itself what is wrong."""
+    me = os.geteuid()
+    folder = os.path.dirname(path)
+    try:
+        info = os.stat(folder)
+        owner = os.lstat(path).st_uid
+    except OSError:
+        return True
+    if me == 0:
+        return True
+    if not os.access(folder, os.W_OK | os.X_OK, effective_ids=True):
+        return False
+    return not info.st_mode & stat.S_ISVTX or me in (info.st_uid, owner)
+
+
 def removal(path: str, env: Env) -> str:
-    """The command that removes ``path``, a ``.bp-profile`` found from ``env``'s folder."""
+    """What stops ``path``, a ``.bp-profile`` found from ``env``'s folder, from being used:
+    the command that removes it, or naming the profile where this user may not remove it."""
     try:
         start = os.path.abspath(env.cwd if env.cwd is not None else os.getcwd())
     except OSError:
-        return f"rm {_quoted(path)}"
-    return _removal(path, start)
+        start = ""
+    command = _removal(path, start)
+    return command if command is not None else NAME_IT
 
 
 def _replace(path: str, start: str, folder: bool = False) -> str:
     if folder:
         return _move_away(path)
+    if not _removable(path):
+        return NAME_IT
     if _here(path, start):
         return "replace it with: bp profiles use --local NAME (or remove it: --local --unset)"
     return f"remove it: rm {_quoted(path)}"
@@ -319,15 +352,16 @@ def write(folder: Path, name: str) -> Path:
         why, fix = unsafe
         raise ConfigError(
             f"refusing to write {_shown(path)}: {why}, {_WHOEVER}; nothing was written",
-            f"{fix}, or choose the profile with -p NAME or BP_PROFILE here",
+            f"{fix}, or {NAME_IT}",
         )
     from bpshell.atomic import replace_file
 
     try:
         replace_file(path, f"{name}\n".encode(), 0o644)
     except OSError as exc:
+        moved = f"; {_move_away(path)}" if exc.errno == errno.EISDIR else ""
         raise StorageError(
-            f"cannot write {_shown(path)}: {exc.strerror}", "nothing was changed"
+            f"cannot write {_shown(path)}: {exc.strerror}", f"nothing was changed{moved}"
         ) from None
     return path
 
@@ -373,11 +407,24 @@ def _shown(path: Place) -> str:
 
 
 def _quoted(path: Place) -> str:
-    import shlex
+    """``path`` as a shell word to paste. One that shows as it is (printable, UTF-8) is
+    quoted as sh quotes; in another, ``clean`` would show a newline as ``\\n``, which inside
+    ``'…'`` is a backslash and an n, a command naming another file: it is written with
+    ``$'…'`` escapes of its bytes instead, as bash, zsh and ksh read them."""
+    text = str(path)
+    if text.isprintable():
+        import shlex
 
-    from bpshell.render import clean
+        return shlex.quote(text)
+    return "$'" + "".join(_escaped(byte) for byte in os.fsencode(text)) + "'"
 
-    return clean(shlex.quote(str(path)))
+
+def _escaped(byte: int) -> str:
+    if byte in b"'\\":
+        return "\\" + chr(byte)
+    if 0x20 <= byte < 0x7F:
+        return chr(byte)
+    return {0x0A: "\\n", 0x09: "\\t"}.get(byte, f"\\x{byte:02x}")
 
 
 def _quote(text: str) -> str:

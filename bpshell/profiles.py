@@ -336,7 +336,7 @@ def _in_use_quietly(
         if opts.profile is None:
             from bpshell.render import error_line
 
-            env.err(f"warning: {worded(opts, error_line(error))}")
+            env.err(f"warning: {worded(opts, error_line(error, opening=False))}")
         return None, None, None
 
 

@@ -96,9 +96,10 @@ def _escape(code: int) -> str:
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
-def error_line(error: BpError, palette: Palette = PLAIN) -> str:
-    """One line: what went wrong (red on a terminal), then what to do (dim)."""
-    text = _sentence(clean(error.message))
+def error_line(error: BpError, palette: Palette = PLAIN, *, opening: bool = True) -> str:
+    """One line: what went wrong (red on a terminal), then what to do (dim). ``opening``
+    False: the line goes after a label (``warning: …``), so it starts in lower case."""
+    text = _sentence(clean(error.message)) if opening else clean(error.message)
     message = palette.bad(text)
     if not error.hint:
         return message

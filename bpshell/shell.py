@@ -160,7 +160,7 @@ class LineRunner:
             self._report(error, self._json(words), place)
             return int(error.exit_status)
         command = invocation.command
-        shell_run = command._replace(run=self._in_shell(command, place))
+        shell_run = command._replace(run=self._in_shell(command, place), uses_profile=False)
         globals_ = invocation.globals._replace(in_shell=True)
         pin = self.env.pin or ShellPin()
         if pin.name is not None:
@@ -183,11 +183,17 @@ class LineRunner:
 
     def _in_shell(self, command: Command, place: Place | None) -> Run:
         """``command``'s run, its errors reported the shell's way (at ``place``) and its JSON
-        on one line: one-shot ``bp`` prints one document, a session one per command."""
-        run = command.run
+        on one line: one-shot ``bp`` prints one document, a session one per command. A
+        folder's ``.bp-profile`` is read here rather than by :func:`execute`, so that its
+        refusal is reported so too."""
+        run, uses_profile = command.run, command.uses_profile
 
         async def in_shell(options: Any, opts: GlobalOptions, env: Env) -> Result:
             try:
+                if uses_profile:
+                    from bpshell.local_profile import apply
+
+                    opts = apply(opts, env)
                 result = await run(options, opts, env)
             except BpError as error:
                 self._report(error, opts.json, place)

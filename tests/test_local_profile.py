@@ -276,7 +276,7 @@ def test_profiles_list_still_lists_beside_a_bad_file(world: World) -> None:
     result = world.bp("profiles", "list")
     assert result.code == 0
     assert len(result.out.splitlines()) == 3
-    assert result.err.startswith(f'warning: Unknown profile "nope", named by {path}. ')
+    assert result.err.startswith(f'warning: unknown profile "nope", named by {path}. ')
 
 
 def test_a_global_switch_says_what_wins_here(world: World) -> None:
@@ -522,6 +522,97 @@ def test_the_search_stops_at_the_edge_of_the_file_system(world: World) -> None:
         world.file("bob\n", mounted)  # on the mounted file system itself: found
         data = json.loads(world.run("profiles", "active", "--json", cwd=bot)[1])
         assert (data["profile"], data["profileFile"]) == ("bob", f"{mounted}/.bp-profile")
+
+
+# --- the way on, wherever the file is ------------------------------------------------------
+
+
+def test_a_fix_for_a_folder_with_a_newline_in_its_name_is_a_command_that_works(
+    world: World,
+) -> None:
+    """clean() shows a newline as \\n, which inside '…' the shell keeps as a backslash and
+    an n: the command would name another file. $'…' says the same bytes the shell's way."""
+    odd = world.bot / ("nl\nx " + os.fsdecode(b"\xff"))  # a newline, a byte that is not UTF-8
+    (odd / "sub").mkdir(parents=True)
+    (odd / ".bp-profile").symlink_to(world.bp.config_path)
+    code, out, err = world.run("profiles", "get", cwd=odd / "sub")
+    assert (code, out) == (2, "")
+    quoted = f"$'{world.bot}/nl\\nx \\xff/.bp-profile'"
+    assert err.endswith(f"Remove it: rm {quoted}\n")
+    assert "\n" not in err[:-1]
+    done = subprocess.run(["bash", "-c", f"rm {quoted}"], capture_output=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert not os.path.lexists(odd / ".bp-profile")
+
+
+def test_a_file_planted_where_it_cannot_be_removed_points_to_p(
+    world: World, second_user: UnixUser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another user's file in a sticky folder such as /tmp: rm is refused there (and chown
+    needs sudo), so the way on is to name the profile, which skips the file."""
+    from bpshell.errors import ConfigError
+    from bpshell.local_profile import find
+
+    shared = tmp_path / "shared"
+    (shared / "work").mkdir(parents=True)
+    shared.chmod(0o1777)
+    planted = world.file("bob\n", shared)
+    second_user.owns(planted)
+    monkeypatch.setattr(os, "geteuid", lambda: 4242)  # bp as a third user, not root
+    with pytest.raises(ConfigError) as refused:
+        find(shared / "work", world.home)
+    assert refused.value.message.startswith(f"refusing to use {planted}: it belongs to user ")
+    assert refused.value.hint == (
+        f"if you trust it, run: sudo chown {4242} {planted}; or choose the profile with -p NAME "
+        "or BP_PROFILE here"
+    )
+
+
+def test_a_working_folder_that_was_removed_is_no_reason_to_use_the_active_profile(
+    world: World,
+) -> None:
+    """A .bp-profile above it may pick another profile: bp cannot look, so it says so."""
+    world.file("bob\n")
+    script = 'mkdir gone && cd gone && rmdir ../gone && exec "$@"'
+    env = process_env(world.bp.home, {"HOME": str(world.home)})
+    done = subprocess.run(
+        ["sh", "-c", script, "sh", sys.executable, "-m", "bpshell", "env"],
+        capture_output=True, text=True, env=env, cwd=world.bot, timeout=60,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "Cannot read the working folder to look for a .bp-profile: No such file or directory. "
+        "Change to a folder that exists, or choose the profile with -p NAME or BP_PROFILE here\n"
+    )
+    named = subprocess.run(
+        ["sh", "-c", script, "sh", sys.executable, "-m", "bpshell", "env", "-p", "bob"],
+        capture_output=True, text=True, env=env, cwd=world.bot, timeout=60,
+    )  # fmt: skip
+    assert named.returncode == 0 and "BP_WORKSPACE_ID=ws_initech" in named.stdout
+
+
+def test_the_shell_words_a_refusal_as_its_own_and_says_where(world: World) -> None:
+    os.mkfifo(world.bot / ".bp-profile")
+    done = bp_process(
+        world.bp.home, "shell", stdin="profiles active\n", cwd=world.bot,
+        env={"HOME": str(world.home)},
+    )  # fmt: skip
+    assert (done.code, done.out) == (2, "")
+    assert done.err == (
+        f"line 1: Refusing to use {world.bot}/.bp-profile: it is a FIFO, not a regular file. "
+        "Replace it with: profiles use --local NAME (or remove it: --local --unset)\n"
+    )
+
+
+def test_writing_where_a_folder_is_says_how_to_move_it(world: World) -> None:
+    (world.bot / ".bp-profile").mkdir()
+    result = world.bp("profiles", "use", "--local", "bob")
+    path = world.bot / ".bp-profile"
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        f"Cannot write {path}: Is a directory. Nothing was changed; move it away: "
+        f"mv {path} {path}.bad\n"
+    )
 
 
 # --- completion, exec, delegation ---------------------------------------------------------
