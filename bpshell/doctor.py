@@ -37,8 +37,8 @@ from bpshell.doctor_local import (
     read_regular,
 )
 from bpshell.env import Env
-from bpshell.errors import BpError, ExitStatus, UsageError
-from bpshell.local_profile import FILE_NAME, LOCAL
+from bpshell.errors import BpError, ConfigError, ExitStatus, UsageError
+from bpshell.local_profile import FILE_NAME, LOCAL, apply
 from bpshell.render import Result, clean, workspace_label
 from bpshell.tokens import KeyringUnavailable, read_token
 
@@ -91,10 +91,11 @@ def _can_show(env: Env, text: str) -> bool:
 
 async def diagnose(options: DoctorOptions, opts: GlobalOptions, env: Env) -> list[Check]:
     """Every check, in the order they are shown."""
+    opts, refused = _folder_profile(opts, env)
     home = check_home(env, opts)
     config_check, config = check_config(env, home)
     names = _profile_names(opts, config)
-    in_force = _stored_in_force(opts, env, config)
+    in_force = None if refused else _stored_in_force(opts, env, config)
     urls = _api_urls(env, opts, config, names)
     seconds = options.timeout
     found: dict[str, Check] = {}
@@ -120,7 +121,7 @@ async def diagnose(options: DoctorOptions, opts: GlobalOptions, env: Env) -> lis
                 group.start_soon(run)
 
             soon("keyring", lambda: _keyring(env, config))
-            if in_force is None:  # BP_* variables decide, or nothing does: a line of its own
+            if in_force is None and not refused:  # BP_* variables decide, or nothing does
                 soon("in force", lambda: _in_force(opts, env, config, seconds))
             limiter = anyio.CapacityLimiter(PROFILE_CHECKS_AT_ONCE)
             for name in names:
@@ -140,6 +141,9 @@ async def diagnose(options: DoctorOptions, opts: GlobalOptions, env: Env) -> lis
     if stopped:  # as the interrupted command would: stop, exit 130
         raise stopped[0]
     checks = [home, config_check, found["keyring"], check_environment(env.environ)]
+    if refused:  # every other command stops at the file: nothing is in force here
+        unchecked = f"not checked: the {FILE_NAME} is refused"
+        checks += [refused, Check("credentials", "skipped", "in force", unchecked)]
     checks += [found["in force"]] if "in force" in found else []
     checks += [found[f"profile {name}"] for name in names]
     checks += [found[f"api {url}"] for url in urls]
@@ -153,6 +157,20 @@ async def diagnose(options: DoctorOptions, opts: GlobalOptions, env: Env) -> lis
 
 def _bind(function: Callable[..., Awaitable[Check]], *args: Any) -> Callable[[], Awaitable[Check]]:
     return lambda: function(*args)
+
+
+def _folder_profile(opts: GlobalOptions, env: Env) -> tuple[GlobalOptions, Check | None]:
+    """``opts`` with the folder's ``.bp-profile`` applied, as for every other command (not read
+    when ``-p`` or ``BP_PROFILE`` names a profile); when the file is refused, ``opts`` as they
+    are and the failed check that says why, in the refusal's own words and fix."""
+    try:
+        return apply(opts, env), None
+    except ConfigError as error:
+        data = {"path": error.path}
+        message = clean(error.message)
+        return opts, Check(
+            "local_profile", "failed", FILE_NAME, message, error.hint, error.path, data
+        )
 
 
 def _profile_names(opts: GlobalOptions, config: ConfigFile | None) -> list[str]:

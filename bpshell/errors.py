@@ -57,10 +57,15 @@ class UsageError(BpError):
 
 class ConfigError(BpError):
     """Raised when config.json or a folder's ``.bp-profile`` cannot be read, may not be
-    trusted or does not validate; it is left as it is."""
+    trusted or does not validate; it is left as it is. ``path``: the ``.bp-profile`` refused
+    (for ``bp doctor``, which reports it as a check), None for config.json and the home."""
 
     exit_status = ExitStatus.USAGE
     kind = "config"
+
+    def __init__(self, message: str, hint: str | None = None, path: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.path = path
 
 
 class StorageError(BpError):

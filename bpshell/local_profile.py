@@ -168,7 +168,7 @@ def _read(path: str, start: str) -> DirectoryProfile | None:
         if exc.errno in (errno.ELOOP, errno.ENXIO):  # replaced meanwhile by a link, a socket
             raise _refused(path, "it is not a regular file", _replace(path, start)) from None
         raise ConfigError(
-            f"cannot read {_shown(path)}: {exc.strerror}", _replace(path, start)
+            f"cannot read {_shown(path)}: {exc.strerror}", _replace(path, start), path
         ) from None
     with open(fd, "rb") as handle:
         opened = os.fstat(fd)
@@ -247,6 +247,7 @@ def _name(raw: bytes, path: str, start: str) -> str:
             "use it or show it",
             f"a .bp-profile must never hold a credential: {_remove(path, start)}, and revoke "
             "that token if the file was shared",
+            path,
         )
     name = text.strip() if text is not None else ""
     if NAME_RE.fullmatch(name):
@@ -260,11 +261,12 @@ def _name(raw: bytes, path: str, start: str) -> str:
     raise ConfigError(
         f"{_shown(path)} does not hold a profile name ({reads})",
         f"it must hold {NAME_RULE}; {_rewrite(path, start)}",
+        path,
     )
 
 
 def _refused(path: Place, why: str, hint: str) -> ConfigError:
-    return ConfigError(f"refusing to use {_shown(path)}: {why}", hint)
+    return ConfigError(f"refusing to use {_shown(path)}: {why}", hint, str(path))
 
 
 def _too_big(path: str, start: str) -> ConfigError:

@@ -769,3 +769,219 @@ def test_a_folders_profile_does_not_hide_the_others(machine: Machine, sandbox: S
     assert line(overridden, "in force").startswith(
         '✓ in force: profile "prod" (.bp-profile), with BP_WORKSPACE_ID: bob@example.com'
     )
+
+
+# --- a .bp-profile that is refused ------------------------------------------------------------
+
+
+def test_a_refused_bp_profile_is_a_failed_check_and_the_others_still_run(
+    machine: Machine, sandbox: Sandbox
+) -> None:
+    """Every other command stops at the refusal (exit 2); doctor says it among its checks."""
+    machine.login(sandbox.url, keyring=True)
+    bot = machine.user_home / "bot"
+    bot.mkdir()
+    os.mkfifo(bot / ".bp-profile")
+    before = machine.snapshot()
+    result = machine.doctor(cwd=bot)
+    assert (result.code, result.err) == (1, "")
+    home, url = machine.home, sandbox.url
+    service = service_for(home)
+    expected = [
+        f"✓ home {home} (from BP_BOTPRESS_HOME): yours, mode 0700",
+        "✓ config.json: yours, mode 0600, 1 profile",
+        f"✓ keyring: keyring backends FileBacked answers (entries of service {service})",
+        "✓ environment: BP_BOTPRESS_HOME set (the botpress home)",
+        f"✗ .bp-profile: refusing to use {bot}/.bp-profile: it is a FIFO, not a regular file",
+        "  fix: replace it with: bp profiles use --local NAME (or remove it: --local --unset)",
+        "- in force: not checked: the .bp-profile is refused",
+        "✓ profile default (active): alice@example.com (owner) in acme (ws_acme); token in "
+        "the keyring",
+        f"✓ API {url}: reached directly (no proxy variable is set)",
+        f"✓ certificates: TLS trusts {STORE}",
+        rf"✓ clock: agrees with the clock of {url} \([01] s apart\)",
+        f"✓ official CLI files: no plain-text token in the official CLI's files in {home}",
+        "! official CLI: not found; bp deploy, bp dev and the other official commands need it",
+        "  fix: install it with: npm install -g @botpress/cli (or in this project: npm install "
+        "@botpress/cli), or set BP_OFFICIAL_CLI to its bp",
+        "! completion: not installed for bash",
+        "  fix: echo 'source <(bp completion bash)' >> ~/.bashrc",
+        "",
+        "1 problem, 2 warnings.",
+    ]
+    shown = result.out.splitlines()
+    assert len(shown) == len(expected), result.out
+    for text, pattern in zip(shown, expected, strict=True):
+        assert re.fullmatch(pattern if "clock" in pattern else re.escape(pattern), text), text
+    assert machine.snapshot() == before
+    refused = bp_process(machine.home, "profiles", "active", env=machine.env(), cwd=bot)
+    assert refused.code == 2  # what doctor reports is what stops the other commands
+
+
+def test_a_refused_bp_profile_in_json(machine: Machine, sandbox: Sandbox) -> None:
+    machine.login(sandbox.url, keyring=True)
+    bot = machine.user_home / "bot"
+    bot.mkdir()
+    os.mkfifo(bot / ".bp-profile")
+    result = machine.doctor("--json", cwd=bot)
+    assert (result.code, result.err) == (1, "")
+    data = json.loads(result.out)
+    assert (data["ok"], data["failed"], data["warnings"]) == (False, 1, 2)
+    assert [(c["check"], c["status"]) for c in data["checks"]] == [
+        ("home", "ok"),
+        ("config", "ok"),
+        ("keyring", "ok"),
+        ("environment", "ok"),
+        ("local_profile", "failed"),
+        ("credentials", "skipped"),
+        ("profile", "ok"),
+        ("api", "ok"),
+        ("certificates", "ok"),
+        ("clock", "ok"),
+        ("official_files", "ok"),
+        ("official_cli", "warning"),
+        ("completion", "warning"),
+    ]
+    path = f"{bot}/.bp-profile"
+    assert data["checks"][4:6] == [
+        {
+            "check": "local_profile",
+            "subject": path,
+            "status": "failed",
+            "message": f"refusing to use {path}: it is a FIFO, not a regular file",
+            "fix": "replace it with: bp profiles use --local NAME (or remove it: --local --unset)",
+            "data": {"path": path},
+        },
+        {
+            "check": "credentials",
+            "subject": None,
+            "status": "skipped",
+            "message": "not checked: the .bp-profile is refused",
+            "fix": None,
+            "data": {},
+        },
+    ]
+
+
+WHOEVER = "and whoever can change it picks the profile (and the token) bp uses here"
+
+
+REFUSED = [
+    (
+        "symlink",
+        "refusing to use {path}: it is a symlink, not a regular file",
+        "replace it with: bp profiles use --local NAME (or remove it: --local --unset)",
+    ),
+    (
+        "folder",
+        "refusing to use {path}: it is a folder, not a regular file",
+        "move it away: mv {path} {path}.bad",
+    ),
+    (
+        "others can write",
+        f"refusing to use {{path}}: other users can change it (mode 0666), {WHOEVER}",
+        "if you trust its content, run: chmod 644 {path}",
+    ),
+    (
+        "in a folder others can write",
+        "refusing to use {path}: other users can change its folder (mode 0777), so they "
+        f"can replace it, {WHOEVER}",
+        "if you trust that folder, run: chmod o-w {folder}; or remove it: bp profiles use "
+        "--local --unset",
+    ),
+    (
+        "too big",
+        "refusing to use {path}: it is larger than 1024 bytes, and a .bp-profile holds only "
+        "a profile name",
+        "replace it with: bp profiles use --local NAME (or remove it: --local --unset)",
+    ),
+    (
+        "a token",
+        "{path} holds what looks like a token, not a profile name; bp did not use it or show it",
+        "a .bp-profile must never hold a credential: remove it: bp profiles use --local "
+        "--unset, and revoke that token if the file was shared",
+    ),
+    (
+        "not a name",
+        '{path} does not hold a profile name (it reads "prod and dev")',
+        'it must hold one profile name: 1-64 letters, digits, ".", "_" or "-"; write one '
+        "with: bp profiles use --local NAME",
+    ),
+    (
+        "a FIFO above",
+        "refusing to use {path}: it is a FIFO, not a regular file",
+        "remove it: rm {path}",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "message", "fix"), REFUSED, ids=[row[0] for row in REFUSED])
+def test_each_refused_bp_profile_is_one_failed_line(
+    machine: Machine, sandbox: Sandbox, kind: str, message: str, fix: str
+) -> None:
+    """Its message and fix are the refusal's own, as every other command gives them."""
+    machine.login(sandbox.url)
+    bot = machine.user_home / "bot"
+    bot.mkdir()
+    path = bot / ".bp-profile"
+    cwd = bot
+    if kind == "symlink":
+        (bot / "elsewhere").write_text("default\n")
+        path.symlink_to(bot / "elsewhere")
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "others can write":
+        path.write_text("default\n")
+        path.chmod(0o666)
+    elif kind == "in a folder others can write":
+        path.write_text("default\n")
+        bot.chmod(0o777)
+    elif kind == "too big":
+        path.write_text("default\n" + "#" * 1024)
+    elif kind == "a token":
+        path.write_text(f"{ALICE_TOKEN}\n")
+    elif kind == "not a name":
+        path.write_text("prod and dev\n")
+    else:
+        os.mkfifo(path)
+        cwd = bot / "src"
+        cwd.mkdir()
+    result = machine.doctor(cwd=cwd)
+    assert (result.code, result.err) == (1, "")
+    shown = message.format(path=path)
+    assert line(result, ".bp-profile") == f"✗ .bp-profile: {shown}\n  fix: " + fix.format(
+        path=path, folder=bot
+    )
+    assert "- in force: not checked: the .bp-profile is refused\n" in result.out
+    assert result.out.endswith("\n\n1 problem, 2 warnings.\n")
+    assert ALICE_TOKEN not in result.out
+
+
+@pytest.mark.parametrize(
+    ("words", "extra"), [(("-p", "default"), {}), ((), {"BP_PROFILE": "default"})]
+)
+def test_a_named_profile_leaves_a_refused_bp_profile_unread(
+    machine: Machine, sandbox: Sandbox, words: tuple[str, ...], extra: dict[str, str]
+) -> None:
+    machine.login(sandbox.url)
+    bot = machine.user_home / "bot"
+    bot.mkdir()
+    os.mkfifo(bot / ".bp-profile")
+    result = machine.doctor(*words, cwd=bot, **extra)
+    assert result.code == 0, result.out
+    assert ".bp-profile" not in result.out
+
+
+def test_a_refused_bp_profile_in_the_shell(machine: Machine, sandbox: Sandbox) -> None:
+    machine.login(sandbox.url)
+    bot = machine.user_home / "bot"
+    bot.mkdir()
+    os.mkfifo(bot / ".bp-profile")
+    result = bp_process(
+        machine.home, "shell", "-c", "doctor", env=machine.env(), timeout=HANG_S, cwd=bot
+    )
+    assert result.code == 1, result.err
+    assert line(result, ".bp-profile") == (
+        f"✗ .bp-profile: refusing to use {bot}/.bp-profile: it is a FIFO, not a regular file\n"
+        "  fix: replace it with: bp profiles use --local NAME (or remove it: --local --unset)"
+    )

@@ -653,6 +653,7 @@ COMMANDS: tuple[Command, ...] = (
         ),
         examples=("bp doctor", "bp doctor -p prod", "bp doctor --json"),
         read_only=True,
+        uses_profile=False,  # it reads .bp-profile itself: a refused one is a failed check
     ),
     Command(
         ("shell",),
