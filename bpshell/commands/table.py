@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bpshell.records import Record
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # not typing's: see bpshell.records
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
     from typing import Any, TypeAlias
