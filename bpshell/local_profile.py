@@ -316,12 +316,41 @@ def _removable(path: str) -> bool:
 def removal(path: str, env: Env) -> str:
     """What stops ``path``, a ``.bp-profile`` found from ``env``'s folder, from being used:
     the command that removes it, or naming the profile where this user may not remove it."""
-    try:
-        start = os.path.abspath(env.cwd if env.cwd is not None else os.getcwd())
-    except OSError:
-        start = ""
-    command = _removal(path, start)
+    command = _removal(path, _start(env))
     return command if command is not None else NAME_IT
+
+
+def still_names(env: Env, old: str, new: str | None) -> str | None:
+    """A hint when the ``.bp-profile`` in force from ``env``'s folder names ``old``, a profile
+    just renamed to ``new`` (None: removed); None otherwise. The file is the user's (often
+    committed with a project), so bp says how to change it rather than changing it."""
+    found, _ = quietly(env)
+    if found is None or found.name != old:
+        return None
+    from bpshell.render import clean
+
+    path, start = found.path, _start(env)
+    said = f'{_shown(path)} still names "{clean(old)}"'
+    if new is not None:
+        return f"{said}; follow the rename with: {_local(path, start, new)}"
+    return (
+        f"{said}, so commands here will fail; choose another with: "
+        f"{_local(path, start, 'NAME')}, or {_remove(path, start)}"
+    )
+
+
+def _start(env: Env) -> str:
+    try:
+        return os.path.abspath(env.cwd if env.cwd is not None else os.getcwd())
+    except OSError:
+        return ""
+
+
+def _local(path: str, start: str, name: str) -> str:
+    """``bp profiles use --local NAME`` for the file at ``path``: it writes in the working
+    folder, so from another one the command goes to the file's first."""
+    command = f"bp profiles use --local {name}"
+    return command if _here(path, start) else f"cd {_quoted(os.path.dirname(path))} && {command}"
 
 
 def _replace(path: str, start: str, folder: bool = False) -> str:

@@ -729,7 +729,13 @@ async def run_rm(options: NameOptions, opts: GlobalOptions, env: Env) -> Result:
         env.err(worded(opts, after))
     warn_left(env, change)
     status = ExitStatus.FAILURE if name in {owner(u) for u in change.left} else ExitStatus.OK
-    return Result({"removed": name}, f'Removed profile "{clean(name)}" and its token', status)
+    left = local_profile.still_names(env, name, None)
+    return Result(
+        {"removed": name},
+        f'Removed profile "{clean(name)}" and its token',
+        status,
+        hints=(worded(opts, left),) if left else (),
+    )
 
 
 def fall_back(config: ConfigFile, active_before: str | None) -> str | None:
@@ -774,7 +780,12 @@ async def run_rename(options: RenameOptions, opts: GlobalOptions, env: Env) -> R
             config.activeProfile = new
     warn_left(env, change)
     drop_workspaces(env.home, old)
-    return Result({"renamed": old, "to": new}, f'Renamed profile "{clean(old)}" to "{new}"')
+    left = local_profile.still_names(env, old, new)
+    return Result(
+        {"renamed": old, "to": new},
+        f'Renamed profile "{clean(old)}" to "{new}"',
+        hints=(worded(opts, left),) if left else (),
+    )
 
 
 async def _move_token(change: Unit, old: str, new: str) -> str:

@@ -615,6 +615,35 @@ def test_writing_where_a_folder_is_says_how_to_move_it(world: World) -> None:
     )
 
 
+def test_renaming_the_profile_of_the_folder_says_how_to_follow(world: World) -> None:
+    path = world.file("bob\n")
+    result = world.bp("profiles", "rename", "bob", "robert")
+    assert (result.code, result.out) == (0, 'Renamed profile "bob" to "robert"\n')
+    assert result.err == (
+        f'hint: {path} still names "bob"; follow the rename with: bp profiles use --local robert\n'
+    )
+    assert world.bp("profiles", "use", "--local", "robert").code == 0
+    deep = world.bot / "src" / "lib"
+    deep.mkdir(parents=True)
+    code, _, err = world.run("profiles", "rename", "robert", "bobby", cwd=deep)
+    assert (code, err) == (
+        0,
+        f'hint: {path} still names "robert"; follow the rename with: cd {world.bot} && '
+        "bp profiles use --local bobby\n",
+    )
+    assert world.bp("profiles", "rename", "bobby", "bob", "--json").err == ""
+
+
+def test_removing_the_profile_of_the_folder_says_the_file_is_left(world: World) -> None:
+    path = world.file("bob\n")
+    result = world.bp("profiles", "rm", "bob", "-y")
+    assert (result.code, result.out) == (0, 'Removed profile "bob" and its token\n')
+    assert result.err == (
+        f'hint: {path} still names "bob", so commands here will fail; choose another with: '
+        "bp profiles use --local NAME, or remove it: bp profiles use --local --unset\n"
+    )
+
+
 # --- completion, exec, delegation ---------------------------------------------------------
 
 
