@@ -195,10 +195,12 @@ def _check(path: str, info: os.stat_result, start: str) -> None:
             f"or {_remove(path, start)}",
         )
     if mode & 0o022:
+        fix = f"if you trust its content, run: chmod 644 {_quoted(path)}"
+        if info.st_uid != me and me != 0:  # root's file: chmod needs sudo, which few have
+            fix = f"if you trust its content, run: sudo chmod 644 {_quoted(path)}; or "
+            fix += _remove(path, start)
         raise _refused(
-            path,
-            f"other users can change it (mode {stat.S_IMODE(mode):04o}), {_WHOEVER}",
-            f"if you trust its content, run: chmod 644 {_quoted(path)}",
+            path, f"other users can change it (mode {stat.S_IMODE(mode):04o}), {_WHOEVER}", fix
         )
     if info.st_size > MAX_BYTES:
         raise _too_big(path, start)
@@ -245,7 +247,7 @@ def _name(raw: bytes, path: str, start: str) -> str:
         raise ConfigError(
             f"{_shown(path)} holds what looks like a token, not a profile name; bp did not "
             "use it or show it",
-            f"a .bp-profile must never hold a credential: {_remove(path, start)}, and revoke "
+            f"a .bp-profile must never hold a credential; {_remove(path, start)}, and revoke "
             "that token if the file was shared",
             path,
         )
@@ -313,11 +315,11 @@ def _removable(path: str) -> bool:
     return not info.st_mode & stat.S_ISVTX or me in (info.st_uid, owner)
 
 
-def removal(path: str, env: Env) -> str:
-    """What stops ``path``, a ``.bp-profile`` found from ``env``'s folder, from being used:
+def stop_using(path: str, env: Env) -> str:
+    """How to stop ``path``, a ``.bp-profile`` found from ``env``'s folder, from being used:
     the command that removes it, or naming the profile where this user may not remove it."""
     command = _removal(path, _start(env))
-    return command if command is not None else NAME_IT
+    return f"stop using the file: {command}" if command is not None else NAME_IT
 
 
 def still_names(env: Env, old: str, new: str | None) -> str | None:
@@ -331,6 +333,8 @@ def still_names(env: Env, old: str, new: str | None) -> str | None:
 
     path, start = found.path, _start(env)
     said = f'{_shown(path)} still names "{clean(old)}"'
+    if not _removable(path):  # nor can this user rewrite it
+        return f"{said}; {NAME_IT}" if new is not None else f"{said}, so {NAME_IT}"
     if new is not None:
         return f"{said}; follow the rename with: {_local(path, start, new)}"
     return (
@@ -348,18 +352,24 @@ def _start(env: Env) -> str:
 
 def _local(path: str, start: str, name: str) -> str:
     """``bp profiles use --local NAME`` for the file at ``path``: it writes in the working
-    folder, so from another one the command goes to the file's first."""
+    folder, so from another one it runs in the file's, in a subshell (the user's shell stays
+    where it is; ``bp shell``'s wording leaves such a line as it is)."""
     command = f"bp profiles use --local {name}"
-    return command if _here(path, start) else f"cd {_quoted(os.path.dirname(path))} && {command}"
+    if _here(path, start):
+        return command
+    return f"(cd {_quoted(os.path.dirname(path))} && {command})"
 
 
 def _replace(path: str, start: str, folder: bool = False) -> str:
+    if not _removable(path):  # nor move it, nor replace it
+        return NAME_IT
     if folder:
         return _move_away(path)
-    if not _removable(path):
-        return NAME_IT
     if _here(path, start):
-        return "replace it with: bp profiles use --local NAME (or remove it: --local --unset)"
+        return (
+            "replace it with: bp profiles use --local NAME (or remove it: bp profiles use "
+            "--local --unset)"
+        )
     return f"remove it: rm {_quoted(path)}"
 
 
@@ -369,6 +379,8 @@ def _move_away(path: Place) -> str:
 
 
 def _rewrite(path: str, start: str) -> str:
+    if not _removable(path):
+        return NAME_IT
     if _here(path, start):
         return "write one with: bp profiles use --local NAME"
     return f"fix it, or {_remove(path, start)}"

@@ -134,8 +134,8 @@ def _unknown(
     if file is not None and env is not None:  # its name is valid: the file was checked
         return ProfileNotFoundError(
             f'unknown profile "{clean(name)}", named by {clean(file)}',
-            f"{hint} (bp profiles list). Create it with: bp login -p {name}, or stop using "
-            f"the file: {local_profile.removal(file, env)}",
+            f"{hint} (bp profiles list). Create it with: bp login -p {name}, or "
+            f"{local_profile.stop_using(file, env)}",
         )
     if _valid_name(name):
         hint += f". Create it with: bp login -p {name}"
@@ -668,6 +668,8 @@ async def _pick_profile(opts: GlobalOptions, env: Env, label: str) -> str:
 
 async def run_get(options: NameOptions, opts: GlobalOptions, env: Env) -> Result:
     """Show one profile (the active one by default); the token masked unless asked."""
+    if not options.name:
+        opts = local_profile.apply(opts, env)
     config = env.config.load()
     name = options.name or opts.profile or config.active()
     if name is None:

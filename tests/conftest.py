@@ -321,7 +321,7 @@ class KeyringView(MutableMapping[str, str]):
         return repr(dict(self.items()))
 
 
-from tests.users import UnixUser  # noqa: E402  (beside the fixture that makes one)
+from tests.users import AsUser, UnixUser  # noqa: E402  (beside the fixtures that make them)
 
 
 @pytest.fixture(scope="session")
@@ -338,6 +338,20 @@ def second_user() -> Iterator[UnixUser]:
         pytest.skip(missing)
     with added_user(f"bpshell-u{os.getpid()}") as user:
         yield user
+
+
+@pytest.fixture(scope="session")
+def as_second_user(second_user: UnixUser) -> Iterator[AsUser]:
+    """``bp`` run as :func:`second_user` (``tests/users.py``): needs /usr/bin/python3, which
+    .ci/test installs; skipped without it, but under ``CI=true`` that is a failure."""
+    from tests.users import SYSTEM_PYTHON, bp_as
+
+    if not SYSTEM_PYTHON.exists():
+        if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
+            pytest.fail(f"{SYSTEM_PYTHON} is missing (.ci/test installs python3)", pytrace=False)
+        pytest.skip(f"{SYSTEM_PYTHON} is missing")
+    with bp_as(second_user, ROOT) as runner:
+        yield runner
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -793,7 +793,8 @@ def test_a_refused_bp_profile_is_a_failed_check_and_the_others_still_run(
         f"✓ keyring: keyring backends FileBacked answers (entries of service {service})",
         "✓ environment: BP_BOTPRESS_HOME set (the botpress home)",
         f"✗ .bp-profile: refusing to use {bot}/.bp-profile: it is a FIFO, not a regular file",
-        "  fix: replace it with: bp profiles use --local NAME (or remove it: --local --unset)",
+        "  fix: replace it with: bp profiles use --local NAME (or remove it: bp profiles use "
+        "--local --unset)",
         "- in force: not checked: the .bp-profile is refused",
         "✓ profile default (active): alice@example.com (owner) in acme (ws_acme); token in "
         "the keyring",
@@ -849,7 +850,8 @@ def test_a_refused_bp_profile_in_json(machine: Machine, sandbox: Sandbox) -> Non
             "subject": path,
             "status": "failed",
             "message": f"refusing to use {path}: it is a FIFO, not a regular file",
-            "fix": "replace it with: bp profiles use --local NAME (or remove it: --local --unset)",
+            "fix": "replace it with: bp profiles use --local NAME (or remove it: bp profiles "
+            "use --local --unset)",
             "data": {"path": path},
         },
         {
@@ -870,7 +872,8 @@ REFUSED = [
     (
         "symlink",
         "refusing to use {path}: it is a symlink, not a regular file",
-        "replace it with: bp profiles use --local NAME (or remove it: --local --unset)",
+        "replace it with: bp profiles use --local NAME (or remove it: bp profiles use --local "
+        "--unset)",
     ),
     (
         "folder",
@@ -893,12 +896,13 @@ REFUSED = [
         "too big",
         "refusing to use {path}: it is larger than 1024 bytes, and a .bp-profile holds only "
         "a profile name",
-        "replace it with: bp profiles use --local NAME (or remove it: --local --unset)",
+        "replace it with: bp profiles use --local NAME (or remove it: bp profiles use --local "
+        "--unset)",
     ),
     (
         "a token",
         "{path} holds what looks like a token, not a profile name; bp did not use it or show it",
-        "a .bp-profile must never hold a credential: remove it: bp profiles use --local "
+        "a .bp-profile must never hold a credential; remove it: bp profiles use --local "
         "--unset, and revoke that token if the file was shared",
     ),
     (
@@ -983,5 +987,6 @@ def test_a_refused_bp_profile_in_the_shell(machine: Machine, sandbox: Sandbox) -
     assert result.code == 1, result.err
     assert line(result, ".bp-profile") == (
         f"✗ .bp-profile: refusing to use {bot}/.bp-profile: it is a FIFO, not a regular file\n"
-        "  fix: replace it with: bp profiles use --local NAME (or remove it: --local --unset)"
+        "  fix: replace it with: bp profiles use --local NAME (or remove it: bp profiles use "
+        "--local --unset)"
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
 from tests.conftest import ROOT, Bp, bp_process, process_env
 from tests.mounts import tmpfs
 from tests.shell_helpers import logged_in_two
-from tests.users import UnixUser
+from tests.users import AsUser, UnixUser
 
 
 @dataclass
@@ -340,7 +341,9 @@ def test_an_unknown_profile_in_a_file_above(world: World) -> None:
 # --- files that must not be used ----------------------------------------------------------
 
 WHOEVER = "and whoever can change it picks the profile (and the token) bp uses here"
-REPLACE = "Replace it with: bp profiles use --local NAME (or remove it: --local --unset)"
+REPLACE = (
+    "Replace it with: bp profiles use --local NAME (or remove it: bp profiles use --local --unset)"
+)
 
 
 def _mode(mode: int) -> Callable[[World, Path], str]:
@@ -408,7 +411,7 @@ def _token(world: World, tmp_path: Path) -> str:
     world.file(ALICE_TOKEN + "\n")
     return (
         f"{world.bot}/.bp-profile holds what looks like a token, not a profile name; bp did not "
-        "use it or show it. A .bp-profile must never hold a credential: remove it: bp profiles "
+        "use it or show it. A .bp-profile must never hold a credential; remove it: bp profiles "
         "use --local --unset, and revoke that token if the file was shared"
     )
 
@@ -445,6 +448,8 @@ def test_a_file_that_may_not_be_used_is_refused(world: World, tmp_path: Path, ca
     assert world.bp.config_bytes() == before
     # -p names the profile: the file is not even read
     named = world.run("profiles", "get", "-p", "bob")
+    assert named[0] == 0 and named[1].startswith("Profile: bob\n")
+    named = world.run("profiles", "get", "bob")  # named on the line: no less named
     assert named[0] == 0 and named[1].startswith("Profile: bob\n")
     if case != "folder":  # what the refusal advises works
         assert world.run("profiles", "use", "--local", "--unset")[0] == 0
@@ -568,6 +573,60 @@ def test_a_file_planted_where_it_cannot_be_removed_points_to_p(
     )
 
 
+NAME_IT = "choose the profile with -p NAME or BP_PROFILE here"
+NAME_IT_SAID = NAME_IT[0].upper() + NAME_IT[1:]
+
+
+def _root_folder(name: str) -> Path:
+    """A folder of root's (0755) that every user can enter, not write, under /tmp."""
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix=f"bpshell-{name}-", dir="/tmp"))
+    top.chmod(0o755)
+    return top
+
+
+@pytest.mark.parametrize(
+    "case", ["others can write it", "not a name", "a folder", "a symlink in a sticky folder"]
+)
+def test_as_a_user_who_may_not_change_the_file_the_way_on_is_to_name_the_profile(
+    as_second_user: AsUser, case: str
+) -> None:
+    """bp as a user other than root, beside a root-owned .bp-profile it refuses, in a folder
+    that user may not write (or a sticky one, as /tmp): chmod, mv, rm and --local would all be
+    refused by the system, so the hint is the one thing that works there."""
+    folder = _root_folder("ro")
+    try:
+        path = folder / ".bp-profile"
+        if case == "others can write it":
+            path.write_text("bob\n")
+            path.chmod(0o666)
+            said = (
+                f"Refusing to use {path}: other users can change it (mode 0666), {WHOEVER}. "
+                f"If you trust its content, run: sudo chmod 644 {path}; or {NAME_IT}"
+            )
+        elif case == "not a name":
+            path.write_text("bad!\n")
+            said = (
+                f'{path} does not hold a profile name (it reads "bad!"). It must hold one '
+                f'profile name: 1-64 letters, digits, ".", "_" or "-"; {NAME_IT}'
+            )
+        elif case == "a folder":
+            path.mkdir()
+            said = f"Refusing to use {path}: it is a folder, not a regular file. {NAME_IT_SAID}"
+        else:
+            folder.chmod(0o1777)
+            path.symlink_to("/etc/hostname")
+            said = f"Refusing to use {path}: it is a symlink, not a regular file. {NAME_IT_SAID}"
+        done = as_second_user("profiles", "get", cwd=folder)
+        assert (done.returncode, done.stdout, done.stderr) == (2, "", said + "\n")
+        named = as_second_user("profiles", "get", "-p", "bob", cwd=folder)
+        assert "Refusing" not in named.stderr and "profile name" not in named.stderr
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)
+
+
 def test_a_working_folder_that_was_removed_is_no_reason_to_use_the_active_profile(
     world: World,
 ) -> None:
@@ -600,7 +659,7 @@ def test_the_shell_words_a_refusal_as_its_own_and_says_where(world: World) -> No
     assert (done.code, done.out) == (2, "")
     assert done.err == (
         f"line 1: Refusing to use {world.bot}/.bp-profile: it is a FIFO, not a regular file. "
-        "Replace it with: profiles use --local NAME (or remove it: --local --unset)\n"
+        "Replace it with: profiles use --local NAME (or remove it: profiles use --local --unset)\n"
     )
 
 
@@ -628,10 +687,21 @@ def test_renaming_the_profile_of_the_folder_says_how_to_follow(world: World) -> 
     code, _, err = world.run("profiles", "rename", "robert", "bobby", cwd=deep)
     assert (code, err) == (
         0,
-        f'hint: {path} still names "robert"; follow the rename with: cd {world.bot} && '
-        "bp profiles use --local bobby\n",
+        f'hint: {path} still names "robert"; follow the rename with: (cd {world.bot} && '
+        "bp profiles use --local bobby)\n",
     )
     assert world.bp("profiles", "rename", "bobby", "bob", "--json").err == ""
+    # bp shell leaves a line for the system's shell as it is: it has no cd
+    world.file("bob\n")
+    done = bp_process(
+        world.bp.home, "shell", "-c", "profiles rename bob robert", cwd=deep,
+        env={"HOME": str(world.home)},
+    )  # fmt: skip
+    assert (done.code, done.err) == (
+        0,
+        f'hint: {path} still names "bob"; follow the rename with: (cd {world.bot} && '
+        "bp profiles use --local robert)\n",
+    )
 
 
 def test_removing_the_profile_of_the_folder_says_the_file_is_left(world: World) -> None:

@@ -60,3 +60,58 @@ def added_user(name: str) -> Iterator[UnixUser]:
             if done.returncode in (0, 6):  # 6: no such user
                 break
             time.sleep(0.1)
+
+
+# The distribution's Python: the suite's own interpreter may live in root's home (pyenv), which
+# other users cannot enter. .ci/test installs it (python3, Debian 12: 3.11).
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+
+
+@dataclass(frozen=True)
+class AsUser:
+    """``bp`` run as ``user`` from a copy of this checkout's ``bpshell`` others can read, on
+    :data:`SYSTEM_PYTHON` without site: only the standard library, which is all bp loads up to
+    a folder's ``.bp-profile`` and its refusal."""
+
+    user: UnixUser
+    source: Path  # holds bpshell/, readable by all
+    home: Path  # the user's HOME, theirs
+
+    def __call__(self, *words: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        env = {
+            "HOME": str(self.home),
+            "BP_BOTPRESS_HOME": str(self.home / ".botpress"),
+            "PYTHONPATH": str(self.source),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PATH": "/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+        }
+        ids = [f"--reuid={self.user.uid}", f"--regid={self.user.gid}", "--clear-groups"]
+        return subprocess.run(
+            ["setpriv", *ids, str(SYSTEM_PYTHON), "-S", "-m", "bpshell", *words],
+            capture_output=True, text=True, env=env, cwd=cwd, timeout=60,
+        )  # fmt: skip
+
+
+@contextmanager
+def bp_as(user: UnixUser, checkout: Path) -> Iterator[AsUser]:
+    """An :class:`AsUser` for ``user``, in a folder under /tmp that every user can enter."""
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="bpshell-as-user-", dir="/tmp"))
+    try:
+        top.chmod(0o755)
+        shutil.copytree(
+            checkout / "bpshell", top / "src" / "bpshell",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )  # fmt: skip
+        for folder, _, files in os.walk(top / "src"):
+            os.chmod(folder, 0o755)
+            for name in files:
+                os.chmod(os.path.join(folder, name), 0o644)
+        home = top / "home"
+        home.mkdir(mode=0o700)
+        user.owns(home)
+        yield AsUser(user, top / "src", home)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

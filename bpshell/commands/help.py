@@ -273,7 +273,8 @@ _COMMAND_LINE_ONLY = (
 # Patterns, not compiled ones: re compiles (and caches) them in the shell, where they are
 # used; every `bp --help` imports this module.
 _BP_COMMAND = (
-    r"(?<![\w./~-])(?<!\ba )bp (?=(?:"
+    # Not after "&&": a chained command line (cd DIR && bp …) is for the system's shell.
+    r"(?<![\w./~-])(?<!\ba )(?<!&& )bp (?=(?:"
     + "|".join(re.escape(w) for w in dict.fromkeys((*(c.path[0] for c in COMMANDS), HELP_WORD)))
     + r")\b)"
 )

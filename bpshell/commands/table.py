@@ -495,6 +495,7 @@ COMMANDS: tuple[Command, ...] = (
         args=(PROFILE_ARG._replace(required=False),),
         flags=(DISPLAY_TOKEN,),
         offline=_always,
+        uses_profile=False,  # a profile named on the line leaves the folder's file unread
     ),
     _profiles(
         "rm",
