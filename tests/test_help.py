@@ -199,6 +199,15 @@ def test_help_stays_light(tmp_path: Path, words: tuple[str, ...]) -> None:
         ("run ~/bin/bp login", "run ~/bin/bp login"),
         ("bpx login", "bpx login"),
         (
+            "mkdir -p d && bp completion fish > d/bp.fish",
+            "mkdir -p d && bp completion fish > d/bp.fish",
+        ),
+        ("(cd /x && bp profiles use --local y)", "(cd /x && bp profiles use --local y)"),
+        (
+            "or choose the profile with -p NAME or BP_PROFILE here",
+            "or choose the profile with -p NAME or profiles use --session NAME here",
+        ),
+        (
             "hint: --token - (reads stdin) or BP_TOKEN keeps the token out of shell history "
             "and the process list",
             "hint: login without --token asks for the token, without showing it",

@@ -289,6 +289,8 @@ def for_shell(text: str) -> str:
         if text.startswith(start):
             text = instead + text[len(start) :]
             break
+    # No environment variable is set from inside the shell; its way to fix the profile is this.
+    text = text.replace("-p NAME or BP_PROFILE", "-p NAME or profiles use --session NAME")
     text = re.sub(_BP_HELP_FLAG, lambda m: f"help {m.group(1)}".rstrip(), text)
     return re.sub(_BP_COMMAND, "", text)
 
