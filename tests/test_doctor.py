@@ -148,6 +148,14 @@ STORE = network.tls_context(network.Trust()).trusts
 # --- a machine where everything works ---------------------------------------------------------
 
 
+def assert_report(out: str, expected: list[str]) -> None:
+    """``out`` is ``expected``, line by line; the clock's line is a pattern (0 or 1 s apart)."""
+    shown = out.splitlines()
+    assert len(shown) == len(expected), out
+    for text, pattern in zip(shown, expected, strict=True):
+        assert re.fullmatch(pattern if "clock" in pattern else re.escape(pattern), text), text
+
+
 def test_everything_in_order(machine: Machine, sandbox: Sandbox) -> None:
     machine.login(sandbox.url, keyring=True)
     before = machine.snapshot()
@@ -174,10 +182,7 @@ def test_everything_in_order(machine: Machine, sandbox: Sandbox) -> None:
         "",
         "No problems; 2 warnings.",
     ]
-    shown = result.out.splitlines()
-    assert len(shown) == len(expected), result.out
-    for text, pattern in zip(shown, expected, strict=True):
-        assert re.fullmatch(pattern if "clock" in pattern else re.escape(pattern), text), text
+    assert_report(result.out, expected)
     assert machine.snapshot() == before
 
 
@@ -810,10 +815,7 @@ def test_a_refused_bp_profile_is_a_failed_check_and_the_others_still_run(
         "",
         "1 problem, 2 warnings.",
     ]
-    shown = result.out.splitlines()
-    assert len(shown) == len(expected), result.out
-    for text, pattern in zip(shown, expected, strict=True):
-        assert re.fullmatch(pattern if "clock" in pattern else re.escape(pattern), text), text
+    assert_report(result.out, expected)
     assert machine.snapshot() == before
     refused = bp_process(machine.home, "profiles", "active", env=machine.env(), cwd=bot)
     assert refused.code == 2  # what doctor reports is what stops the other commands
