@@ -450,24 +450,9 @@ def _shown(path: Place) -> str:
 
 
 def _quoted(path: Place) -> str:
-    """``path`` as a shell word to paste. One that shows as it is (printable, UTF-8) is
-    quoted as sh quotes; in another, ``clean`` would show a newline as ``\\n``, which inside
-    ``'…'`` is a backslash and an n, a command naming another file: it is written with
-    ``$'…'`` escapes of its bytes instead, as bash, zsh and ksh read them."""
-    text = str(path)
-    if text.isprintable():
-        import shlex
+    from bpshell.render import shell_word  # not at import: completion reads this module
 
-        return shlex.quote(text)
-    return "$'" + "".join(_escaped(byte) for byte in os.fsencode(text)) + "'"
-
-
-def _escaped(byte: int) -> str:
-    if byte in b"'\\":
-        return "\\" + chr(byte)
-    if 0x20 <= byte < 0x7F:
-        return chr(byte)
-    return {0x0A: "\\n", 0x09: "\\t"}.get(byte, f"\\x{byte:02x}")
+    return shell_word(path)
 
 
 def _quote(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 
@@ -111,6 +112,28 @@ def _sentence(text: str) -> str:
     if _URL_START.match(text):  # "Http://…" would be a different, wrong URL
         return text
     return text[:1].upper() + text[1:]
+
+
+def shell_word(text: str | os.PathLike[str]) -> str:
+    """``text`` (a path, mostly) as one word of a command to paste into a shell. One that
+    shows as it is (printable, UTF-8) is quoted as sh quotes it; in another, :func:`clean`
+    would show a newline as ``\\n``, which inside ``'…'`` is a backslash and an n, naming
+    another file: it is written with ``$'…'`` escapes of its bytes instead, as bash, zsh and
+    ksh read them."""
+    text = os.fspath(text)
+    if text.isprintable():
+        import shlex
+
+        return shlex.quote(text)
+    return "$'" + "".join(_shell_escaped(byte) for byte in os.fsencode(text)) + "'"
+
+
+def _shell_escaped(byte: int) -> str:
+    if byte in b"'\\":
+        return "\\" + chr(byte)
+    if 0x20 <= byte < 0x7F:
+        return chr(byte)
+    return {0x0A: "\\n", 0x09: "\\t"}.get(byte, f"\\x{byte:02x}")
 
 
 def error_json(error: BpError) -> str:

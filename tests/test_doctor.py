@@ -148,6 +148,24 @@ STORE = network.tls_context(network.Trust()).trusts
 # --- a machine where everything works ---------------------------------------------------------
 
 
+def healthy_rest(url: str, home: Path) -> list[str]:
+    """The report's lines from the logged-in profile on, for alice's keyring login to ``url``
+    on a machine without the official CLI or completion (every whole-report test's)."""
+    return [
+        "✓ profile default (active): alice@example.com (owner) in acme (ws_acme); token in "
+        "the keyring",
+        f"✓ API {url}: reached directly (no proxy variable is set)",
+        f"✓ certificates: TLS trusts {STORE}",
+        rf"✓ clock: agrees with the clock of {url} \([01] s apart\)",
+        f"✓ official CLI files: no plain-text token in the official CLI's files in {home}",
+        "! official CLI: not found; bp deploy, bp dev and the other official commands need it",
+        "  fix: install it with: npm install -g @botpress/cli (or in this project: npm install "
+        "@botpress/cli), or set BP_OFFICIAL_CLI to its bp",
+        "! completion: not installed for bash",
+        "  fix: echo 'source <(bp completion bash)' >> ~/.bashrc",
+    ]
+
+
 def assert_report(out: str, expected: list[str]) -> None:
     """``out`` is ``expected``, line by line; the clock's line is a pattern (0 or 1 s apart)."""
     shown = out.splitlines()
@@ -168,17 +186,7 @@ def test_everything_in_order(machine: Machine, sandbox: Sandbox) -> None:
         "✓ config.json: yours, mode 0600, 1 profile",
         f"✓ keyring: keyring backends FileBacked answers (entries of service {service})",
         "✓ environment: BP_BOTPRESS_HOME set (the botpress home)",
-        "✓ profile default (active): alice@example.com (owner) in acme (ws_acme); token in "
-        "the keyring",
-        f"✓ API {url}: reached directly (no proxy variable is set)",
-        f"✓ certificates: TLS trusts {STORE}",
-        rf"✓ clock: agrees with the clock of {url} \([01] s apart\)",
-        f"✓ official CLI files: no plain-text token in the official CLI's files in {home}",
-        "! official CLI: not found; bp deploy, bp dev and the other official commands need it",
-        "  fix: install it with: npm install -g @botpress/cli (or in this project: npm install "
-        "@botpress/cli), or set BP_OFFICIAL_CLI to its bp",
-        "! completion: not installed for bash",
-        "  fix: echo 'source <(bp completion bash)' >> ~/.bashrc",
+        *healthy_rest(url, home),
         "",
         "No problems; 2 warnings.",
     ]
@@ -801,17 +809,7 @@ def test_a_refused_bp_profile_is_a_failed_check_and_the_others_still_run(
         "  fix: replace it with: bp profiles use --local NAME (or remove it: bp profiles use "
         "--local --unset)",
         "- in force: not checked: the .bp-profile is refused",
-        "✓ profile default (active): alice@example.com (owner) in acme (ws_acme); token in "
-        "the keyring",
-        f"✓ API {url}: reached directly (no proxy variable is set)",
-        f"✓ certificates: TLS trusts {STORE}",
-        rf"✓ clock: agrees with the clock of {url} \([01] s apart\)",
-        f"✓ official CLI files: no plain-text token in the official CLI's files in {home}",
-        "! official CLI: not found; bp deploy, bp dev and the other official commands need it",
-        "  fix: install it with: npm install -g @botpress/cli (or in this project: npm install "
-        "@botpress/cli), or set BP_OFFICIAL_CLI to its bp",
-        "! completion: not installed for bash",
-        "  fix: echo 'source <(bp completion bash)' >> ~/.bashrc",
+        *healthy_rest(url, home),
         "",
         "1 problem, 2 warnings.",
     ]
