@@ -245,8 +245,11 @@ def make_env(opts: GlobalOptions) -> Env:
     )
 
 
-async def execute(invocation: Invocation, env: Env) -> int:
-    """Run a parsed command, write its result or error, and return its exit status."""
+async def execute(
+    invocation: Invocation, env: Env, said: Callable[[BpError, bool, Env], None] | None = None
+) -> int:
+    """Run a parsed command, write its result or error (by ``said``: :func:`report` unless
+    the shell gives its own), and return its exit status."""
     from bpshell.render import to_json
 
     command, opts = invocation.command, invocation.globals
@@ -258,7 +261,7 @@ async def execute(invocation: Invocation, env: Env) -> int:
             opts = apply(opts, env)
         result = await command.run(invocation.options, opts, env)
     except BpError as error:
-        report(error, opts.json, env)
+        (said or report)(error, opts.json, env)
         return int(error.exit_status)
     except (KeyboardInterrupt, SystemExit):
         raise

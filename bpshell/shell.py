@@ -38,7 +38,6 @@ import anyio
 
 from bpshell.cli import execute
 from bpshell.commands import (
-    Command,
     GlobalOptions,
     Invocation,
     env_globals,
@@ -160,7 +159,7 @@ class LineRunner:
             self._report(error, self._json(words), place)
             return int(error.exit_status)
         command = invocation.command
-        shell_run = command._replace(run=self._in_shell(command, place), uses_profile=False)
+        shell_run = command._replace(run=_one_line_json(command.run))
         globals_ = invocation.globals._replace(in_shell=True)
         pin = self.env.pin or ShellPin()
         if pin.name is not None:
@@ -168,7 +167,9 @@ class LineRunner:
             self._tell(pin.switched(active_in(self.env.home)))
         pin.busy = True
         try:
-            status = await self._execute(invocation._replace(command=shell_run, globals=globals_))
+            status = await self._execute(
+                invocation._replace(command=shell_run, globals=globals_), place
+            )
         finally:
             pin.busy = False
             if pin.name is not None:  # what the command changed is this shell's doing: no news
@@ -181,31 +182,8 @@ class LineRunner:
         if note is not None:
             self.env.err(note)
 
-    def _in_shell(self, command: Command, place: Place | None) -> Run:
-        """``command``'s run, its errors reported the shell's way (at ``place``) and its JSON
-        on one line: one-shot ``bp`` prints one document, a session one per command. A
-        folder's ``.bp-profile`` is read here rather than by :func:`execute`, so that its
-        refusal is reported so too."""
-        run, uses_profile = command.run, command.uses_profile
-
-        async def in_shell(options: Any, opts: GlobalOptions, env: Env) -> Result:
-            try:
-                if uses_profile:
-                    from bpshell.local_profile import apply
-
-                    opts = apply(opts, env)
-                result = await run(options, opts, env)
-            except BpError as error:
-                self._report(error, opts.json, place)
-                return Result(None, "", error.exit_status)
-            if not opts.json or result.data is None:
-                return result
-            env.out(to_json(result.data, compact=True))
-            return Result(None, "", result.status)
-
-        return in_shell
-
-    async def _execute(self, invocation: Invocation) -> int:
+    async def _execute(self, invocation: Invocation, place: Place | None) -> int:
+        """:func:`execute` in this shell: its errors reported the shell's way, at ``place``."""
         opts = invocation.globals
         home, verbose = self.env.home, self.env.verbose
         self.env.home = _home(opts, home)
@@ -214,7 +192,11 @@ class LineRunner:
         try:
             with anyio.CancelScope() as scope:
                 self._scope = scope
-                status = await execute(invocation, self.env)
+                status = await execute(
+                    invocation,
+                    self.env,
+                    lambda error, json_mode, env: self._report(error, json_mode, place),
+                )
         except KeyboardInterrupt:  # Ctrl-C typed at a question the command asked
             status = INTERRUPTED
         finally:
@@ -241,6 +223,20 @@ class LineRunner:
             if place is not None and place.label:
                 line = f"{place.label}: {line}"
         self.env.stderr.write(line + "\n")
+
+
+def _one_line_json(run: Run) -> Run:
+    """``run`` with its JSON on one line: one-shot ``bp`` prints one document, a session one
+    per command."""
+
+    async def in_shell(options: Any, opts: GlobalOptions, env: Env) -> Result:
+        result = await run(options, opts, env)
+        if not opts.json or result.data is None:
+            return result
+        env.out(to_json(result.data, compact=True))
+        return Result(None, "", result.status)
+
+    return in_shell
 
 
 def _home(opts: GlobalOptions, default: Path) -> Path:
