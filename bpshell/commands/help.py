@@ -189,7 +189,7 @@ def _in_shell(example: str) -> str:
     does not have: stdin, pipes, substitution, or a shell of its own."""
     if any(part in example for part in ("<", "|", "$(", "--token -", "bp shell")):
         return ""
-    return example.removeprefix("bp ")
+    return for_shell(example)
 
 
 def _overview(group: str | None, in_shell: bool) -> str:
