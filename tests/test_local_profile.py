@@ -21,7 +21,7 @@ from bpshell.sandbox import ALICE_TOKEN, BOB_TOKEN, Sandbox
 from tests.conftest import ROOT, Bp, bp_process, process_env
 from tests.mounts import tmpfs
 from tests.shell_helpers import logged_in_two
-from tests.users import AsUser, UnixUser
+from tests.users import AsUser, UnixUser, open_folder
 
 
 @dataclass
@@ -577,15 +577,6 @@ NAME_IT = "choose the profile with -p NAME or BP_PROFILE here"
 NAME_IT_SAID = NAME_IT[0].upper() + NAME_IT[1:]
 
 
-def _root_folder(name: str) -> Path:
-    """A folder of root's (0755) that every user can enter, not write, under /tmp."""
-    import tempfile
-
-    top = Path(tempfile.mkdtemp(prefix=f"bpshell-{name}-", dir="/tmp"))
-    top.chmod(0o755)
-    return top
-
-
 @pytest.mark.parametrize(
     "case", ["others can write it", "not a name", "a folder", "a symlink in a sticky folder"]
 )
@@ -595,7 +586,7 @@ def test_as_a_user_who_may_not_change_the_file_the_way_on_is_to_name_the_profile
     """bp as a user other than root, beside a root-owned .bp-profile it refuses, in a folder
     that user may not write (or a sticky one, as /tmp): chmod, mv, rm and --local would all be
     refused by the system, so the hint is the one thing that works there."""
-    folder = _root_folder("ro")
+    folder = open_folder("ro")
     try:
         path = folder / ".bp-profile"
         if case == "others can write it":

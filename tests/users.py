@@ -93,14 +93,21 @@ class AsUser:
         )  # fmt: skip
 
 
+def open_folder(name: str) -> Path:
+    """A new folder of root's (0755) under /tmp: every user can enter it, none but root
+    write it (the pytest folders under /tmp/pytest-of-root are root's alone)."""
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix=f"bpshell-{name}-", dir="/tmp"))
+    top.chmod(0o755)
+    return top
+
+
 @contextmanager
 def bp_as(user: UnixUser, checkout: Path) -> Iterator[AsUser]:
     """An :class:`AsUser` for ``user``, in a folder under /tmp that every user can enter."""
-    import tempfile
-
-    top = Path(tempfile.mkdtemp(prefix="bpshell-as-user-", dir="/tmp"))
+    top = open_folder("as-user")
     try:
-        top.chmod(0o755)
         shutil.copytree(
             checkout / "bpshell", top / "src" / "bpshell",
             ignore=shutil.ignore_patterns("__pycache__"),
