@@ -148,6 +148,16 @@ STORE = network.tls_context(network.Trust()).trusts
 # --- a machine where everything works ---------------------------------------------------------
 
 
+def healthy_start(home: Path) -> list[str]:
+    """The report's first lines, to the environment's, for alice's keyring login in ``home``."""
+    return [
+        f"✓ home {home} (from BP_BOTPRESS_HOME): yours, mode 0700",
+        "✓ config.json: yours, mode 0600, 1 profile",
+        f"✓ keyring: keyring backends FileBacked answers (entries of service {service_for(home)})",
+        "✓ environment: BP_BOTPRESS_HOME set (the botpress home)",
+    ]
+
+
 def healthy_rest(url: str, home: Path) -> list[str]:
     """The report's lines from the logged-in profile on, for alice's keyring login to ``url``
     on a machine without the official CLI or completion (every whole-report test's)."""
@@ -180,12 +190,8 @@ def test_everything_in_order(machine: Machine, sandbox: Sandbox) -> None:
     result = machine.doctor()
     assert (result.code, result.err) == (0, "")
     home, url = machine.home, sandbox.url
-    service = service_for(home)
     expected = [
-        f"✓ home {home} (from BP_BOTPRESS_HOME): yours, mode 0700",
-        "✓ config.json: yours, mode 0600, 1 profile",
-        f"✓ keyring: keyring backends FileBacked answers (entries of service {service})",
-        "✓ environment: BP_BOTPRESS_HOME set (the botpress home)",
+        *healthy_start(home),
         *healthy_rest(url, home),
         "",
         "No problems; 2 warnings.",
@@ -799,12 +805,8 @@ def test_a_refused_bp_profile_is_a_failed_check_and_the_others_still_run(
     result = machine.doctor(cwd=bot)
     assert (result.code, result.err) == (1, "")
     home, url = machine.home, sandbox.url
-    service = service_for(home)
     expected = [
-        f"✓ home {home} (from BP_BOTPRESS_HOME): yours, mode 0700",
-        "✓ config.json: yours, mode 0600, 1 profile",
-        f"✓ keyring: keyring backends FileBacked answers (entries of service {service})",
-        "✓ environment: BP_BOTPRESS_HOME set (the botpress home)",
+        *healthy_start(home),
         f"✗ .bp-profile: refusing to use {bot}/.bp-profile: it is a FIFO, not a regular file",
         "  fix: replace it with: bp profiles use --local NAME (or remove it: bp profiles use "
         "--local --unset)",
