@@ -333,7 +333,7 @@ def second_user() -> Iterator[UnixUser]:
 
     missing = cannot_add_users()
     if missing is not None:
-        if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
+        if in_ci():
             pytest.fail(f"{missing}; CI=true, so this is an error, not a skip", pytrace=False)
         pytest.skip(missing)
     with added_user(f"bpshell-u{os.getpid()}") as user:
@@ -347,7 +347,7 @@ def as_second_user(second_user: UnixUser) -> Iterator[AsUser]:
     from tests.users import SYSTEM_PYTHON, bp_as
 
     if not SYSTEM_PYTHON.exists():
-        if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
+        if in_ci():
             pytest.fail(f"{SYSTEM_PYTHON} is missing (.ci/test installs python3)", pytrace=False)
         pytest.skip(f"{SYSTEM_PYTHON} is missing")
     with bp_as(second_user, ROOT) as runner:
