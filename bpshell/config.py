@@ -38,7 +38,6 @@ import functools
 import json
 import os
 import re
-import shlex
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -47,6 +46,7 @@ from urllib.parse import urlsplit
 
 from bpshell.atomic import replace_file
 from bpshell.errors import ConfigError, StorageError, UsageError
+from bpshell.render import shell_word
 
 TYPE_CHECKING = False  # not typing's: see bpshell.records
 if TYPE_CHECKING:
@@ -474,7 +474,7 @@ class ConfigStore:
         )
 
     def _move_away(self) -> str:
-        return f"move it away: mv {shlex.quote(str(self.path))} {shlex.quote(f'{self.path}.bad')}"
+        return f"move it away: mv {shell_word(self.path)} {shell_word(f'{self.path}.bad')}"
 
     def _check_file(self, info: os.stat_result, target: Path | None) -> None:
         shown = target or self.path
@@ -532,7 +532,7 @@ class ConfigStore:
             self._warn(
                 f"warning: {target}, where the symlink {self.path} points, is readable by other "
                 "users; bpshell does not change permissions through a symlink. "
-                f"Run: chmod 600 {shlex.quote(str(target))}"
+                f"Run: chmod 600 {shell_word(target)}"
             )
             return
         try:
@@ -629,7 +629,7 @@ class ConfigStore:
             if exc.errno != errno.ELOOP:
                 self._warn(_cannot_tighten(self.home, exc))
                 return
-            real = shlex.quote(os.path.realpath(self.home))
+            real = shell_word(os.path.realpath(self.home))
             self._warn(
                 f"warning: {self.home} is readable by other users; bpshell does not change "
                 f"permissions through a symlink. Run: chmod 700 {real}"
@@ -689,7 +689,7 @@ class ConfigStore:
             kind = _kind(mode)
         raise StorageError(
             f"refusing to use {self.lock_path}: it is {kind}, not a regular file",
-            f"remove it: rm {shlex.quote(str(self.lock_path))}",
+            f"remove it: rm {shell_word(self.lock_path)}",
         )
 
     def _destination(self) -> Path:
@@ -788,10 +788,10 @@ def _check_trusted(path: Path, info: os.stat_result, private: str) -> None:
     if info.st_uid not in (me, 0):
         sudo = "" if me == 0 else "sudo "
         why = f"it belongs to {user_name(info.st_uid)}"
-        fix = f"{sudo}chown {user_name(me, bare=True)} {shlex.quote(str(path))}"
+        fix = f"{sudo}chown {user_name(me, bare=True)} {shell_word(path)}"
     elif info.st_mode & 0o022:
         why = f"other users can change it (mode {stat.S_IMODE(info.st_mode):04o})"
-        fix = f"chmod {private} {shlex.quote(str(path))}"
+        fix = f"chmod {private} {shell_word(path)}"
     else:
         return
     raise ConfigError(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import shlex
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from bpshell.commands.table import GlobalOptions
 from bpshell.config import CONFIG_NAME, ConfigFile
 from bpshell.env import Env
 from bpshell.errors import BpError
-from bpshell.render import clean
+from bpshell.render import clean, shell_word
 
 Status = Literal["ok", "warning", "failed", "skipped"]
 MAX_RC_BYTES = 1 << 20
@@ -59,10 +58,6 @@ def _mode(info: os.stat_result) -> str:
     return f"{stat.S_IMODE(info.st_mode):04o}"
 
 
-def _quoted(path: Path | str) -> str:
-    return shlex.quote(str(path))
-
-
 # --- the botpress home and config.json ----------------------------------------------------
 
 
@@ -86,7 +81,9 @@ def check_home(env: Env, opts: GlobalOptions) -> Check:
     data["mode"] = _mode(info)
     if not stat.S_ISDIR(info.st_mode):
         fix = (  # a file named as the home is the user's own, not a broken home
-            ELSEWHERE if opts.home else f"move it away: mv {_quoted(home)} {_quoted(f'{home}.bad')}"
+            ELSEWHERE
+            if opts.home
+            else f"move it away: mv {shell_word(home)} {shell_word(f'{home}.bad')}"
         )
         return Check("home", "failed", title, "it is not a folder", fix, data=data)
     try:
@@ -98,7 +95,7 @@ def check_home(env: Env, opts: GlobalOptions) -> Check:
             f"other users can look into it (mode {_mode(info)}); bp makes it 0700 when it "
             "next writes"
         )
-        return Check("home", "warning", title, message, f"chmod 700 {_quoted(home)}", data=data)
+        return Check("home", "warning", title, message, f"chmod 700 {shell_word(home)}", data=data)
     return Check("home", "ok", title, f"yours, mode {_mode(info)}", data=data)
 
 
@@ -129,7 +126,7 @@ def check_config(env: Env, home: Check) -> tuple[Check, ConfigFile | None]:
     if info.st_mode & 0o077:
         message = f"{shown} can be read by other users (mode {_mode(info)}); it holds {held}"
         return Check(
-            "config", "warning", title, clean(message), f"chmod 600 {_quoted(real)}", data=data
+            "config", "warning", title, clean(message), f"chmod 600 {shell_word(real)}", data=data
         ), config
     return Check(
         "config", "ok", title, clean(f"yours, mode {_mode(info)}, {held}"), data=data
@@ -208,7 +205,7 @@ def check_official_files(home: Path, held: set[str]) -> list[Check]:
             fix = "move them into bpshell's store: bp profiles import --move"
         else:
             field_of = "each profile's" if path.name == PROFILES_FILE else "the"
-            fix = f'remove {field_of} "token" field from {_quoted(path)}'
+            fix = f'remove {field_of} "token" field from {shell_word(path)}'
         data = {"path": str(path), "profiles": names}
         checks.append(
             Check(
@@ -330,7 +327,7 @@ def _completion_of(shell: str, home: Path, environ: Mapping[str, str]) -> Check 
         if text.rstrip() == ours:
             return Check("completion", "ok", "completion", f"{shell}: {shown}", None, shell, data)
         what = "an older bpshell script" if "bpshell" in text else "not bpshell's script"
-        fix = f"bp completion {shell} > {shlex.quote(str(path))}"
+        fix = f"bp completion {shell} > {shell_word(path)}"
         return Check(
             "completion", "warning", "completion", f"{shell}: {shown} is {what}", fix, shell, data
         )

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bpshell.errors import StorageError
-from bpshell.render import clean  # names and keyring messages may hold escape sequences
+from bpshell.render import clean, shell_word  # names and keyring messages may hold escape sequences
 
 TYPE_CHECKING = False  # not typing's: see bpshell.records
 if TYPE_CHECKING:
@@ -343,6 +343,4 @@ async def read_token(
 
 def clear_command(service: str, user: str) -> str:
     """The command that removes one keyring entry by hand."""
-    import shlex
-
-    return f"secret-tool clear service {shlex.quote(service)} username {shlex.quote(user)}"
+    return f"secret-tool clear service {shell_word(service)} username {shell_word(user)}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -225,6 +226,24 @@ def test_a_file_or_home_others_can_write_is_refused(
     assert mode(path) == loose
     path.chmod(int(fix, 8))
     assert bp("profiles", "list").code == 0
+
+
+def test_a_fix_for_a_home_with_a_newline_in_its_path_is_a_command_that_works(
+    bp: Bp, tmp_path: Path
+) -> None:
+    """The hint's path is a word the shell reads as that path: clean() shows a newline as
+    \\n, which inside '…' is a backslash and an n (render.shell_word writes $'…')."""
+    seed(bp, one_profile("https://api.botpress.cloud", token=ALICE_TOKEN))
+    home = tmp_path / "nl\nhome"
+    shutil.copytree(bp.home, home)
+    (home / "config.json").chmod(0o666)
+    result = bp("profiles", "list", "--botpressHome", str(home))
+    assert (result.code, result.out) == (2, "")
+    quoted = f"$'{tmp_path}/nl\\nhome/config.json'"
+    assert result.err.endswith(f"If you trust its content, run: chmod 600 {quoted}\n")
+    done = subprocess.run(["bash", "-c", f"chmod 600 {quoted}"], capture_output=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert bp("profiles", "list", "--botpressHome", str(home)).code == 0
 
 
 def test_a_0755_home_is_tightened_by_a_write_only(bp: Bp, sandbox: Sandbox) -> None:
